@@ -1,0 +1,107 @@
+"""Shape the freshly rendered project: drop what the options exclude, then make it a git repo.
+
+Cookiecutter renders this file with Jinja and runs it inside the new project, so it must be
+self-contained. The logic lives in plain functions that the template's tests load by path.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def excluded_paths(options: Mapping[str, str]) -> list[str]:
+    """Paths (relative to the project root) that the chosen options leave out."""
+    package_dir = f"src/{options['package_name']}"
+    ci = options["ci_provider"]
+    api = options["include_api"] == "yes"
+    docker = options["include_docker"] == "yes"
+    task = options["task"]
+    rules = [
+        (".github", ci != "github"),
+        (".gitlab-ci.yml", ci != "gitlab"),
+        ("azure-pipelines.yml", ci != "azure-devops"),
+        ("Dockerfile", not docker),
+        (".dockerignore", not docker),
+        ("docker-compose.yml", not docker),
+        (f"{package_dir}/serving/api.py", not api),
+        (f"{package_dir}/serving/router.py", not api),
+        (f"{package_dir}/serving/metrics.py", not api),
+        ("tests/serving/test_api.py", not api),
+        ("tests/serving/test_router.py", not api),
+        ("conf/serve", not api),
+        ("conf/model/logistic_regression.yaml", task != "classification"),
+        ("conf/model/ridge.yaml", task != "regression"),
+    ]
+    return [path for path, excluded in rules if excluded]
+
+
+def remove_paths(root: Path, paths: list[str]) -> None:
+    """Delete each path that exists; files and whole directories alike."""
+    for relative in paths:
+        target = root / relative
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def git_identity_args(author_name: str, author_email: str, cwd: Path) -> list[str]:
+    """Use the user's git identity when set, else the project's author, for the first commit."""
+    configured = subprocess.run(
+        ["git", "config", "user.email"], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if configured.stdout.strip():
+        return []
+    return ["-c", f"user.name={author_name}", "-c", f"user.email={author_email}"]
+
+
+def init_git(root: Path, author_name: str, author_email: str) -> str:
+    """Create the repository with one initial commit; return what happened, for the user."""
+    if shutil.which("git") is None:
+        return "git is not installed: skipped 'git init'. Run it yourself before 'make setup'."
+    if (root / ".git").exists():
+        return "Already a git repository: left as it is."
+    identity = git_identity_args(author_name, author_email, root)
+    commands = [
+        ["git", "init", "--quiet", "-b", "main"],
+        ["git", "add", "--all"],
+        ["git", *identity, "commit", "--quiet", "--no-verify", "-m", "Initial commit from the template"],
+    ]
+    for command in commands:
+        result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()
+            reason = detail[-1] if detail else f"exit code {result.returncode}"
+            return f"'{' '.join(command)}' failed ({reason}): the project is there, without a commit."
+    return "Initialised a git repository on branch 'main' with an initial commit."
+
+
+def rendered_options() -> dict[str, str]:
+    """The options as cookiecutter rendered them into this file (only valid once rendered)."""
+    return {
+        "project_slug": {{ cookiecutter.project_slug | tojson }},  # noqa: F821
+        "package_name": {{ cookiecutter.package_name | tojson }},  # noqa: F821
+        "author_name": {{ cookiecutter.author_name | tojson }},  # noqa: F821
+        "author_email": {{ cookiecutter.author_email | tojson }},  # noqa: F821
+        "task": {{ cookiecutter.task | tojson }},  # noqa: F821
+        "ci_provider": {{ cookiecutter.ci_provider | tojson }},  # noqa: F821
+        "include_api": {{ cookiecutter.include_api | tojson }},  # noqa: F821
+        "include_docker": {{ cookiecutter.include_docker | tojson }},  # noqa: F821
+    }
+
+
+def main() -> int:
+    options = rendered_options()
+    root = Path.cwd()
+    remove_paths(root, excluded_paths(options))
+    print(init_git(root, options["author_name"], options["author_email"]))
+    print(f"\nNext: cd {options['project_slug']} && make setup && make pipeline")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

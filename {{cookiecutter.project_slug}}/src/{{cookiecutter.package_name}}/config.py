@@ -1,0 +1,263 @@
+"""Typed configuration: ``conf/`` (Hydra) composed into one tree and validated at start-up.
+
+``conf/`` is the only place a setting lives. ``params.yaml`` is the same tree, composed for DVC
+so that each stage can declare exactly the parameters it depends on. Stages read
+``params.yaml`` and refuse to run when it no longer matches ``conf/`` (outside ``dvc exp run``,
+where DVC itself composes it from ``conf/`` plus the ``-S`` overrides).
+"""
+
+import os
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigError
+
+CONF_DIR = Path("conf")
+PARAMS_FILE = Path("params.yaml")
+PARAMS_HEADER = (
+    "# Composed from conf/ by `make params` (and by `dvc exp run -S ...`). Do not edit: edit conf/.\n"
+)
+
+Task = Literal["classification", "regression"]
+
+
+class StrictModel(BaseModel):
+    """Rejects unknown keys (a typo fails at start-up, naming the key) and is immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(StrictModel):
+    """What one raw column must look like; `validate` enforces it, serving derives from it."""
+
+    type: Literal["numeric", "categorical", "datetime"]
+    feature: bool = True
+    categories: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+    max_missing: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _rules_fit_type(self) -> Self:
+        if self.type != "categorical" and self.categories is not None:
+            raise ValueError("'categories' only applies to categorical columns")
+        if self.type != "numeric" and (self.min is not None or self.max is not None):
+            raise ValueError("'min'/'max' only apply to numeric columns")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class DataConfig(StrictModel):
+    """The dataset: where it is, what it predicts and the schema of every column."""
+
+    name: str
+    path: str
+    task: Task
+    target: str
+    columns: dict[str, ColumnSpec]
+    group_column: str | None = None
+    time_column: str | None = None
+    slice_columns: list[str] = []
+    allow_extra_columns: bool = False
+
+    @model_validator(mode="after")
+    def _named_columns_exist(self) -> Self:
+        named = {"target": [self.target], "slice_columns": self.slice_columns}
+        named["group_column"] = [self.group_column] if self.group_column else []
+        named["time_column"] = [self.time_column] if self.time_column else []
+        for key, columns in named.items():
+            unknown = [column for column in columns if column not in self.columns]
+            if unknown:
+                raise ValueError(f"{key} names {unknown}, which are not in 'columns'")
+        if self.task == "classification" and self.columns[self.target].type != "categorical":
+            raise ValueError(f"a classification target must be categorical: '{self.target}'")
+        if self.task == "regression" and self.columns[self.target].type != "numeric":
+            raise ValueError(f"a regression target must be numeric: '{self.target}'")
+        return self
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Model inputs: every column marked as a feature, except the target and datetimes."""
+        return [
+            name
+            for name, spec in self.columns.items()
+            if spec.feature and name != self.target and spec.type != "datetime"
+        ]
+
+    def columns_of_type(self, kind: str) -> list[str]:
+        return [name for name in self.feature_columns if self.columns[name].type == kind]
+
+
+class SplitConfig(StrictModel):
+    """How validated data is cut into train/valid/test; see `data/split.py`."""
+
+    strategy: Literal["stratified", "group", "time"]
+    valid_size: float = Field(gt=0.0, lt=1.0)
+    test_size: float = Field(gt=0.0, lt=1.0)
+    reference_size: int = Field(default=5000, gt=0)
+
+    @model_validator(mode="after")
+    def _leaves_training_rows(self) -> Self:
+        if self.valid_size + self.test_size >= 1.0:
+            raise ValueError("valid_size + test_size must leave rows for training (sum < 1)")
+        return self
+
+
+class FeaturesConfig(StrictModel):
+    """Preprocessing inside the model pipeline; the same transforms run everywhere."""
+
+    numeric_imputer: Literal["mean", "median", "most_frequent"] = "median"
+    scale_numeric: bool = True
+    categorical_imputer: Literal["most_frequent", "constant"] = "most_frequent"
+    min_frequency: int | None = Field(default=None, ge=1)
+
+
+class ModelConfig(BaseModel):
+    """The estimator: ``_target_`` is its class; every other key is a hyperparameter.
+
+    Hyperparameters are checked against the estimator's own ``get_params()`` when it is
+    built, so a misspelled one fails naming the key and the valid ones.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+    name: str
+    target: str = Field(alias="_target_")
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class EvaluateConfig(StrictModel):
+    """Test-set evaluation: optional cross-validation, slices, feature importance."""
+
+    cv_folds: int = Field(default=0, ge=0)
+    min_slice_rows: int = Field(default=5, ge=1)
+    importance_repeats: int = Field(default=5, ge=1)
+
+
+class MlflowConfig(StrictModel):
+    """Where runs are tracked. ``MLFLOW_TRACKING_URI`` (e.g. a team server) takes precedence."""
+
+    tracking_uri: str
+    experiment_name: str
+    registered_model_name: str
+
+    @property
+    def effective_tracking_uri(self) -> str:
+        return os.environ.get("MLFLOW_TRACKING_URI") or self.tracking_uri
+
+
+class Config(StrictModel):
+    """The whole composed configuration; one attribute per group in ``conf/``."""
+
+    seed: int
+    data: DataConfig
+    split: SplitConfig
+    features: FeaturesConfig
+    model: ModelConfig
+    evaluate: EvaluateConfig
+    mlflow: MlflowConfig
+
+
+def compose(overrides: list[str] | None = None) -> dict[str, Any]:
+    """Compose ``conf/`` with Hydra, exactly as ``dvc exp run`` does, into a plain dict."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    if not (CONF_DIR / "config.yaml").is_file():
+        raise ConfigError(f"{CONF_DIR / 'config.yaml'} not found: run this from the project root.")
+    try:
+        with initialize_config_dir(str(CONF_DIR.resolve()), version_base="1.3"):
+            composed = hydra_compose(config_name="config", overrides=overrides or [])
+    except (HydraException, OmegaConfBaseException) as error:
+        raise ConfigError(f"cannot compose conf/: {error}") from error
+    container = OmegaConf.to_container(composed, resolve=True)
+    assert isinstance(container, dict)
+    return {str(key): value for key, value in container.items()}
+
+
+def parse(raw: dict[str, Any], source: str) -> Config:
+    """Validate a composed tree; a bad key or value fails naming its full dotted path."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            location = ".".join(str(part) for part in item["loc"])
+            problems.append(f"  {location}: {item['msg']}")
+        raise ConfigError(f"invalid configuration in {source}:\n" + "\n".join(problems)) from error
+
+
+def differences(expected: Any, actual: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two composed trees (pure, for messages)."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        keys = sorted(set(expected) | set(actual), key=str)
+        found: list[str] = []
+        for key in keys:
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in expected or key not in actual:
+                found.append(path)
+            else:
+                found.extend(differences(expected[key], actual[key], path))
+        return found
+    return [] if expected == actual else [prefix or "<root>"]
+
+
+def read_params() -> dict[str, Any]:
+    if not PARAMS_FILE.is_file():
+        raise ConfigError(f"{PARAMS_FILE} not found: run `make params` to compose it from conf/.")
+    loaded = yaml.safe_load(PARAMS_FILE.read_text())
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{PARAMS_FILE} is not a mapping: run `make params` to recreate it.")
+    return loaded
+
+
+def in_dvc_experiment() -> bool:
+    """True inside ``dvc exp run``, where DVC composed params.yaml from conf/ plus ``-S``."""
+    return bool(os.environ.get("DVC_EXP_NAME"))
+
+
+def load_params() -> Config:
+    """The configuration a pipeline stage runs with: ``params.yaml``, checked against conf/."""
+    params = read_params()
+    drift = differences(compose(), params)
+    if drift and not in_dvc_experiment():
+        shown = ", ".join(drift[:10]) + (" ..." if len(drift) > 10 else "")
+        raise ConfigError(
+            f"{PARAMS_FILE} does not match conf/ (differs at: {shown}). params.yaml is composed "
+            "from conf/: run `make params` (or `make pipeline`, which does it first)."
+        )
+    if drift:
+        print(f"dvc exp run: params.yaml overrides conf/ at {', '.join(drift)}")
+    return parse(params, str(PARAMS_FILE))
+
+
+def load(overrides: list[str] | None = None) -> Config:
+    """``params.yaml`` when no override is given, else conf/ composed with the overrides."""
+    if overrides:
+        return parse(compose(overrides), f"conf/ with overrides {overrides}")
+    return load_params()
+
+
+def dump_params(config: dict[str, Any]) -> str:
+    return PARAMS_HEADER + yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+
+
+def write_params() -> bool:
+    """Compose conf/ into params.yaml; return True when the file changed."""
+    composed = compose()
+    parse(composed, "conf/")
+    text = dump_params(composed)
+    if PARAMS_FILE.is_file() and PARAMS_FILE.read_text() == text:
+        return False
+    PARAMS_FILE.write_text(text)
+    return True

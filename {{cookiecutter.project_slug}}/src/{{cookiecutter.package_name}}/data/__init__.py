@@ -1,0 +1,1 @@
+"""Data stages: validate raw data, split it, and infer a schema for new data (`data init`)."""

@@ -1,0 +1,134 @@
+"""`data init`: infer a schema from a CSV/Parquet file and make it the pipeline's dataset.
+
+`infer_schema` is pure: it looks at a DataFrame and proposes column types, categories, ranges
+and allowed missing rates. `run` writes `conf/data/<name>.yaml`, selects it in
+`conf/config.yaml`, tracks the file with DVC and recomposes `params.yaml`, so the next
+`dvc repro` trains on the new data with no code edit.
+"""
+
+import math
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from ..config import CONF_DIR, DataConfig, Task, write_params
+from ..errors import ConfigError, ProjectError
+from ..files import read_table
+
+RAW_DIR = Path("data/raw")
+MAX_CATEGORIES = 50
+MISSING_MARGIN = 0.05
+
+
+def infer_column(series: pd.Series) -> dict[str, Any]:
+    """Type, allowed values and missing rate of one column, from what the data shows."""
+    present = series.dropna()
+    missing = float(series.isna().mean())
+    spec: dict[str, Any] = {"max_missing": min(1.0, math.ceil((missing + MISSING_MARGIN) * 100) / 100)}
+    if pd.api.types.is_bool_dtype(series):
+        return {"type": "categorical", "categories": sorted(str(v) for v in present.unique()), **spec}
+    if pd.api.types.is_numeric_dtype(series):
+        return {"type": "numeric", "min": float(present.min()), "max": float(present.max()), **spec}
+    if pd.api.types.is_datetime64_any_dtype(series) or _looks_like_dates(present):
+        return {"type": "datetime", **spec}
+    values = sorted(str(v) for v in present.unique())
+    if len(values) > MAX_CATEGORIES:
+        # Identifiers and free text: allowed through validation, but not a model input.
+        return {"type": "categorical", "feature": False, **spec}
+    return {"type": "categorical", "categories": values, **spec}
+
+
+def _looks_like_dates(values: pd.Series) -> bool:
+    sample = values.astype(str).head(100)
+    if sample.empty or not sample.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        return False
+    return bool(pd.to_datetime(sample, errors="coerce", format="mixed").notna().all())
+
+
+def infer_task(series: pd.Series) -> Task:
+    """Numbers are a regression target; anything else is a classification target."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return "regression"
+    return "classification"
+
+
+def infer_schema(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    path: str,
+    target: str,
+    task: Task | None = None,
+    group: str | None = None,
+    time: str | None = None,
+) -> dict[str, Any]:
+    """A `conf/data` document for ``frame``; raises when a named column does not exist."""
+    for option, column in {"--target": target, "--group": group, "--time": time}.items():
+        if column is not None and column not in frame.columns:
+            raise ProjectError(f"{option} {column!r} is not a column; columns are {list(frame.columns)}.")
+    chosen_task = task or infer_task(frame[target])
+    columns = {str(column): infer_column(frame[column]) for column in frame.columns}
+    if chosen_task == "classification" and columns[target]["type"] != "categorical":
+        values = sorted(str(v) for v in frame[target].dropna().unique())
+        columns[target] = {"type": "categorical", "categories": values, "max_missing": columns[target]["max_missing"]}
+    if time is not None and columns[time]["type"] == "categorical":
+        columns[time] = {"type": "datetime", "max_missing": columns[time]["max_missing"]}
+    document: dict[str, Any] = {"name": name, "path": path, "task": chosen_task, "target": target}
+    if group:
+        document["group_column"] = group
+    if time:
+        document["time_column"] = time
+    document["slice_columns"] = [group] if group else []
+    document["columns"] = columns
+    DataConfig.model_validate(document)
+    return document
+
+
+def select_dataset(config_text: str, name: str) -> str:
+    """Point the ``data:`` entry of the defaults list in conf/config.yaml at ``name``."""
+    updated, count = re.subn(r"(?m)^(\s*-\s*data:\s*)\S+", rf"\g<1>{name}", config_text)
+    if count != 1:
+        raise ConfigError("conf/config.yaml has no single '- data: <name>' default to update.")
+    return updated
+
+
+def _dvc_track(path: Path) -> str:
+    if not Path(".dvc").is_dir() or shutil.which("dvc") is None:
+        return f"DVC is not set up here: track the file yourself with `dvc add {path}`."
+    result = subprocess.run(["dvc", "add", str(path)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ProjectError(f"`dvc add {path}` failed: {result.stderr.strip()}")
+    return f"tracked with DVC: {path}.dvc"
+
+
+def run(
+    source: Path,
+    *,
+    target: str,
+    name: str | None,
+    task: Task | None,
+    group: str | None,
+    time: str | None,
+) -> Path:
+    frame = read_table(source)
+    dataset = name or re.sub(r"\W+", "_", source.stem).strip("_").lower()
+    raw_path = source if source.resolve().parent == RAW_DIR.resolve() else RAW_DIR / source.name
+    document = infer_schema(frame, name=dataset, path=str(raw_path), target=target, task=task, group=group, time=time)
+    if raw_path != source:
+        raw_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, raw_path)
+    conf_file = CONF_DIR / "data" / f"{dataset}.yaml"
+    header = f"# Inferred by `data init` from {source}; review ranges, categories and missing rates.\n"
+    conf_file.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    config_file = CONF_DIR / "config.yaml"
+    config_file.write_text(select_dataset(config_file.read_text(), dataset))
+    write_params()
+    print(f"wrote {conf_file} ({len(document['columns'])} columns, task={document['task']})")
+    print(_dvc_track(raw_path))
+    print("selected it in conf/config.yaml and recomposed params.yaml; next: `make pipeline`")
+    return conf_file

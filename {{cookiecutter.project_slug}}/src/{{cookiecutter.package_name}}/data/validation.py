@@ -1,0 +1,176 @@
+"""The `validate` stage: raw data against the schema in `conf/data/<name>.yaml`.
+
+`check_frame` is pure (a DataFrame in, a list of violations out) so every rule is unit-tested
+without files. `run` reads the raw file, writes the report and, only when nothing is wrong, the
+validated Parquet file. On failure it raises, so DVC stops before any later stage and the
+previous validated data stays as it was.
+"""
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .. import paths
+from ..config import ColumnSpec, Config, DataConfig
+from ..errors import DataValidationError, ProjectError
+from ..files import read_table, write_json, write_table
+
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: which column, which rule, what was found and a few offending values."""
+
+    column: str
+    rule: str
+    detail: str
+    examples: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        shown = f" e.g. {list(self.examples)}" if self.examples else ""
+        return f"column '{self.column}': {self.rule}: {self.detail}{shown}"
+
+
+def _examples(values: pd.Series) -> tuple[str, ...]:
+    return tuple(str(value) for value in values.drop_duplicates().head(MAX_EXAMPLES))
+
+
+def check_column(name: str, series: pd.Series, spec: ColumnSpec) -> list[Violation]:
+    """Every rule of one column: missing rate, type, categories and range."""
+    found: list[Violation] = []
+    missing_rate = float(series.isna().mean())
+    if missing_rate > spec.max_missing:
+        found.append(
+            Violation(
+                name,
+                "max_missing",
+                f"{missing_rate:.1%} of values are missing, more than the allowed "
+                f"{spec.max_missing:.1%}",
+            )
+        )
+    present = series.dropna()
+    if spec.type == "numeric":
+        numbers = pd.to_numeric(present, errors="coerce")
+        not_numeric = present[numbers.isna()]
+        if len(not_numeric):
+            found.append(
+                Violation(
+                    name,
+                    "dtype",
+                    f"expected numeric values, found {len(not_numeric)} that are not",
+                    _examples(not_numeric),
+                )
+            )
+        numbers = numbers.dropna()
+        if spec.min is not None and (numbers < spec.min).any():
+            below = numbers[numbers < spec.min]
+            found.append(
+                Violation(name, "min", f"{len(below)} values below {spec.min}", _examples(below))
+            )
+        if spec.max is not None and (numbers > spec.max).any():
+            above = numbers[numbers > spec.max]
+            found.append(
+                Violation(name, "max", f"{len(above)} values above {spec.max}", _examples(above))
+            )
+    elif spec.type == "categorical" and spec.categories is not None:
+        text = present.astype(str)
+        unknown = text[~text.isin(spec.categories)]
+        if len(unknown):
+            found.append(
+                Violation(
+                    name,
+                    "categories",
+                    f"{len(unknown)} values outside the allowed {spec.categories}",
+                    _examples(unknown),
+                )
+            )
+    elif spec.type == "datetime":
+        parsed = pd.to_datetime(present, errors="coerce", format="mixed")
+        unparsable = present[parsed.isna()]
+        if len(unparsable):
+            found.append(
+                Violation(
+                    name,
+                    "dtype",
+                    f"expected dates/times, found {len(unparsable)} values that are not",
+                    _examples(unparsable),
+                )
+            )
+    return found
+
+
+def check_frame(frame: pd.DataFrame, data: DataConfig) -> list[Violation]:
+    """All violations of the schema in ``frame``; an empty list means the data is valid."""
+    if frame.empty:
+        return [Violation("<file>", "empty", "the file has no rows")]
+    found = [
+        Violation(name, "missing_column", "required by the schema but absent from the file")
+        for name in data.columns
+        if name not in frame.columns
+    ]
+    if not data.allow_extra_columns:
+        found.extend(
+            Violation(
+                str(name),
+                "unexpected_column",
+                "not in the schema (add it to conf/data or set allow_extra_columns: true)",
+            )
+            for name in frame.columns
+            if name not in data.columns
+        )
+    for name, spec in data.columns.items():
+        if name in frame.columns:
+            found.extend(check_column(name, frame[name], spec))
+    if data.target in frame.columns and frame[data.target].isna().all():
+        found.append(Violation(data.target, "target", "the target column has no values"))
+    return found
+
+
+def clean_frame(frame: pd.DataFrame, data: DataConfig) -> pd.DataFrame:
+    """Keep schema columns with their declared types; drop rows that have no target."""
+    typed = pd.DataFrame(index=frame.index)
+    for name, spec in data.columns.items():
+        if spec.type == "numeric":
+            typed[name] = pd.to_numeric(frame[name]).astype("float64")
+        elif spec.type == "datetime":
+            typed[name] = pd.to_datetime(frame[name], format="mixed")
+        else:
+            typed[name] = frame[name].where(frame[name].isna(), frame[name].astype(str))
+    return typed[typed[data.target].notna()].reset_index(drop=True)
+
+
+def report(path: Path, rows: int, violations: list[Violation], kept: int | None) -> dict[str, object]:
+    return {
+        "file": str(path),
+        "rows": rows,
+        "rows_kept": kept,
+        "valid": not violations,
+        "violations": [asdict(violation) for violation in violations],
+    }
+
+
+def run(config: Config) -> None:
+    """Validate the raw file; write the validated Parquet only when every rule passes."""
+    source = Path(config.data.path)
+    try:
+        frame = read_table(source)
+    except ProjectError as error:
+        violations = [Violation("<file>", "unreadable", str(error))]
+        write_json(report(source, 0, violations, None), paths.VALIDATION_REPORT)
+        raise DataValidationError(f"Data validation failed for {source}: {error}") from error
+    violations = check_frame(frame, config.data)
+    if violations:
+        write_json(report(source, len(frame), violations, None), paths.VALIDATION_REPORT)
+        lines = "\n".join(f"  - {violation.describe()}" for violation in violations)
+        raise DataValidationError(
+            f"Data validation failed for {source} ({len(violations)} problem(s)):\n{lines}\n"
+            f"Fix the data or the schema in conf/data/{config.data.name}.yaml; "
+            f"{paths.VALIDATED} was left as it was."
+        )
+    cleaned = clean_frame(frame, config.data)
+    write_table(cleaned, paths.VALIDATED)
+    write_json(report(source, len(frame), [], len(cleaned)), paths.VALIDATION_REPORT)
+    dropped = len(frame) - len(cleaned)
+    print(f"{source}: {len(frame)} rows valid; {dropped} without a target dropped -> {paths.VALIDATED}")
