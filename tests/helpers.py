@@ -1,0 +1,79 @@
+"""Render the template and run commands in the generated project (shared by all tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+DEFAULTS: dict[str, Any] = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+CHOICES = {key: value for key, value in DEFAULTS.items() if isinstance(value, list) and not key.startswith("_")}
+# The options of a default render, after cookiecutter derived slug and package from the name.
+DEFAULT_SLUG = "penguins-ml"
+DEFAULT_PACKAGE = "penguins_ml"
+
+
+def render(output_dir: Path, **options: str) -> Path:
+    """Render the template non-interactively; return the generated project's directory."""
+    project = cookiecutter(
+        str(TEMPLATE), no_input=True, extra_context=options, output_dir=str(output_dir)
+    )
+    return Path(project)
+
+
+def project_env(**extra: str) -> dict[str, str]:
+    """Environment for commands in a generated project: a fixed git identity, no venv leak."""
+    env = {key: value for key, value in os.environ.items() if key not in {"VIRTUAL_ENV"}}
+    env.update(
+        GIT_AUTHOR_NAME="Template Tests",
+        GIT_AUTHOR_EMAIL="tests@example.com",
+        GIT_COMMITTER_NAME="Template Tests",
+        GIT_COMMITTER_EMAIL="tests@example.com",
+        UV_COMPILE_BYTECODE="1",
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false",
+    )
+    env.update(extra)
+    return env
+
+
+def run(
+    command: list[str] | str,
+    cwd: Path,
+    *,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command and, if it fails while ``check``, fail with its whole output."""
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        shell=isinstance(command, str),
+        capture_output=True,
+        text=True,
+        env=env or project_env(),
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{command!r} exited {result.returncode}\n--- stdout ---\n{result.stdout}"
+            f"\n--- stderr ---\n{result.stderr}"
+        )
+    return result
+
+
+def project_files(project: Path) -> set[str]:
+    """Every file git would see in the project (what the user gets), relative to its root."""
+    ignored = {".git"}
+    files = set()
+    for path in project.rglob("*"):
+        relative = path.relative_to(project)
+        if path.is_file() and relative.parts[0] not in ignored:
+            files.add(relative.as_posix())
+    return files
