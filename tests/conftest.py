@@ -39,11 +39,3 @@ def setup_project(
 
     return make
 
-
-@pytest.fixture(scope="session")
-def pipeline_project(setup_project: Callable[..., Path], uv_env: dict[str, str]) -> Path:
-    """The default project after `make setup` and `make pipeline` (shared; copy to modify)."""
-    project = setup_project("pipeline")
-    run(["make", "pipeline"], project, env=uv_env)
-    return project
-

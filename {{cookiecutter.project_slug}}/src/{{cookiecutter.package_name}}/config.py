@@ -18,7 +18,8 @@ from .errors import ConfigError
 CONF_DIR = Path("conf")
 PARAMS_FILE = Path("params.yaml")
 PARAMS_HEADER = (
-    "# Composed from conf/ by `make params` (and by `dvc exp run -S ...`). Do not edit: edit conf/.\n"
+    "# Composed from conf/ by `make params` (and by `dvc exp run -S ...`). "
+    "Do not edit: edit conf/.\n"
 )
 
 Task = Literal["classification", "regression"]
@@ -181,7 +182,8 @@ def compose(overrides: list[str] | None = None) -> dict[str, Any]:
     except (HydraException, OmegaConfBaseException) as error:
         raise ConfigError(f"cannot compose conf/: {error}") from error
     container = OmegaConf.to_container(composed, resolve=True)
-    assert isinstance(container, dict)
+    if not isinstance(container, dict):
+        raise ConfigError("conf/config.yaml must compose into a mapping.")
     return {str(key): value for key, value in container.items()}
 
 

@@ -81,10 +81,18 @@ def run(config: Config) -> dict[str, Any]:
     classes = list(getattr(pipeline, "classes_", []))
     task = config.data.task
 
-    overall = finite_or_none(compute_metrics(task, target.tolist(), list(predictions), proba, classes))
+    overall = finite_or_none(
+        compute_metrics(task, target.tolist(), list(predictions), proba, classes)
+    )
     slices = slice_metrics(
-        task, test, config.data.slice_columns, target, predictions, proba, classes,
-        config.evaluate.min_slice_rows,
+        task,
+        frame=test,
+        slice_columns=config.data.slice_columns,
+        y_true=target,
+        y_pred=predictions,
+        proba=proba,
+        classes=classes,
+        min_rows=config.evaluate.min_slice_rows,
     )
     metrics: dict[str, Any] = {"test": overall, "rows": len(test)}
     if config.evaluate.cv_folds:
@@ -99,10 +107,18 @@ def run(config: Config) -> dict[str, Any]:
     importance.to_csv(paths.IMPORTANCE_PLOT, index=False)
     figures = [plots.importance_png(importance, paths.PLOTS_DIR / "importance.png")]
     if task == "classification":
-        figures.append(plots.confusion_matrix_png(target.tolist(), list(predictions), paths.PLOTS_DIR / "confusion_matrix.png"))
+        figures.append(
+            plots.confusion_matrix_png(
+                target.tolist(), list(predictions), paths.PLOTS_DIR / "confusion_matrix.png"
+            )
+        )
     else:
         figures.append(
-            plots.residuals_png(target.to_numpy(float), np.asarray(predictions, float), paths.PLOTS_DIR / "residuals.png")
+            plots.residuals_png(
+                target.to_numpy(float),
+                np.asarray(predictions, float),
+                paths.PLOTS_DIR / "residuals.png",
+            )
         )
 
     write_json(metrics, paths.METRICS)

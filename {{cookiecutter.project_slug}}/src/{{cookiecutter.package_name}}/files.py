@@ -20,7 +20,9 @@ def read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ProjectError(f"{path}: file not found.")
     if path.suffix not in TABLE_SUFFIXES:
-        raise ProjectError(f"{path}: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}.")
+        raise ProjectError(
+            f"{path}: unsupported file type; use one of {', '.join(TABLE_SUFFIXES)}."
+        )
     if path.stat().st_size == 0:
         raise ProjectError(f"{path}: the file is empty.")
     if path.suffix == ".csv":
@@ -41,10 +43,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temporary)
-        os.replace(temporary, path)
+        Path(temporary).replace(path)
     finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        Path(temporary).unlink(missing_ok=True)
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -62,5 +63,7 @@ def write_json(payload: Any, path: Path) -> None:
 
 def read_json(path: Path) -> Any:
     if not path.is_file():
-        raise ProjectError(f"{path}: not found; run the stage that writes it first (`make pipeline`).")
+        raise ProjectError(
+            f"{path}: not found; run the stage that writes it first (`make pipeline`)."
+        )
     return json.loads(path.read_text())

@@ -28,13 +28,19 @@ def classification_metrics(
     present = set(pd.Series(list(y_true)).unique())
     result = {
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),
-        "f1_macro": float(skm.f1_score(y_true, y_pred, average="macro", labels=sorted(present, key=str), zero_division=0)),
+        "f1_macro": float(
+            skm.f1_score(
+                y_true, y_pred, average="macro", labels=sorted(present, key=str), zero_division=0
+            )
+        ),
         "log_loss": float(skm.log_loss(y_true, proba, labels=labels)),
         "roc_auc_ovr": math.nan,
     }
     if len(present) == len(labels) and len(labels) > 1:
         scores = proba[:, 1] if len(labels) == 2 else proba
-        result["roc_auc_ovr"] = float(skm.roc_auc_score(y_true, scores, multi_class="ovr", labels=labels))
+        result["roc_auc_ovr"] = float(
+            skm.roc_auc_score(y_true, scores, multi_class="ovr", labels=labels)
+        )
     return result
 
 
@@ -66,6 +72,7 @@ def compute_metrics(
 
 def slice_metrics(
     task: Task,
+    *,
     frame: pd.DataFrame,
     slice_columns: Sequence[str],
     y_true: pd.Series,
@@ -90,7 +97,12 @@ def slice_metrics(
                 task, truth[mask], y_pred[mask], None if proba is None else proba[mask], classes
             )
             rows.append(
-                {"column": column, "value": value, "rows": int(mask.sum()), **finite_or_none(metrics)}
+                {
+                    "column": column,
+                    "value": value,
+                    "rows": int(mask.sum()),
+                    **finite_or_none(metrics),
+                }
             )
     return rows
 

@@ -29,9 +29,13 @@ def build_estimator(model: ModelConfig, task: Task, seed: int) -> BaseEstimator:
     cls = estimator_class(model.target)
     estimator = cls()
     if task == "classification" and not is_classifier(estimator):
-        raise ConfigError(f"model={model.name} ({model.target}) is not a classifier, but data.task is classification.")
+        raise ConfigError(
+            f"model={model.name} ({model.target}) is not a classifier; data.task is classification."
+        )
     if task == "regression" and not is_regressor(estimator):
-        raise ConfigError(f"model={model.name} ({model.target}) is not a regressor, but data.task is regression.")
+        raise ConfigError(
+            f"model={model.name} ({model.target}) is not a regressor, but data.task is regression."
+        )
     valid = estimator.get_params()
     unknown = sorted(set(model.hyperparameters) - set(valid))
     if unknown:

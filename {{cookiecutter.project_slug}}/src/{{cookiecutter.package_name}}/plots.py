@@ -1,27 +1,28 @@
-"""Evaluation figures as PNG files (for MLflow and `dvc plots`); matplotlib without a display."""
+"""Evaluation figures as PNG files, for MLflow and `dvc plots`.
+
+Uses matplotlib's object API (no pyplot), so no display or GUI backend is ever involved.
+"""
 
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import ConfusionMatrixDisplay
 
 
 def confusion_matrix_png(y_true: Sequence[object], y_pred: Sequence[object], path: Path) -> Path:
-    figure, axis = plt.subplots(figsize=(6, 5))
+    figure = Figure(figsize=(6, 5))
+    axis = figure.subplots()
     ConfusionMatrixDisplay.from_predictions(y_true, y_pred, ax=axis, colorbar=False)
     axis.set_title("Confusion matrix (test split)")
     return _save(figure, path)
 
 
 def residuals_png(y_true: np.ndarray, y_pred: np.ndarray, path: Path) -> Path:
-    figure, axis = plt.subplots(figsize=(6, 5))
+    figure = Figure(figsize=(6, 5))
+    axis = figure.subplots()
     axis.scatter(y_pred, y_true - y_pred, s=12, alpha=0.7)
     axis.axhline(0.0, color="grey", linewidth=1)
     axis.set_xlabel("predicted")
@@ -33,16 +34,16 @@ def residuals_png(y_true: np.ndarray, y_pred: np.ndarray, path: Path) -> Path:
 def importance_png(importance: pd.DataFrame, path: Path) -> Path:
     """Horizontal bars of permutation importance, most important on top."""
     ordered = importance.sort_values("importance")
-    figure, axis = plt.subplots(figsize=(6, max(2.5, 0.4 * len(ordered))))
+    figure = Figure(figsize=(6, max(2.5, 0.4 * len(ordered))))
+    axis = figure.subplots()
     axis.barh(ordered["feature"], ordered["importance"], xerr=ordered["std"])
     axis.set_xlabel("drop in score when the feature is shuffled")
     axis.set_title("Permutation importance (test split)")
     return _save(figure, path)
 
 
-def _save(figure: plt.Figure, path: Path) -> Path:
+def _save(figure: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path

@@ -29,9 +29,15 @@ def infer_column(series: pd.Series) -> dict[str, Any]:
     """Type, allowed values and missing rate of one column, from what the data shows."""
     present = series.dropna()
     missing = float(series.isna().mean())
-    spec: dict[str, Any] = {"max_missing": min(1.0, math.ceil((missing + MISSING_MARGIN) * 100) / 100)}
+    spec: dict[str, Any] = {
+        "max_missing": min(1.0, math.ceil((missing + MISSING_MARGIN) * 100) / 100)
+    }
     if pd.api.types.is_bool_dtype(series):
-        return {"type": "categorical", "categories": sorted(str(v) for v in present.unique()), **spec}
+        return {
+            "type": "categorical",
+            "categories": sorted(str(v) for v in present.unique()),
+            **spec,
+        }
     if pd.api.types.is_numeric_dtype(series):
         return {"type": "numeric", "min": float(present.min()), "max": float(present.max()), **spec}
     if pd.api.types.is_datetime64_any_dtype(series) or _looks_like_dates(present):
@@ -70,12 +76,18 @@ def infer_schema(
     """A `conf/data` document for ``frame``; raises when a named column does not exist."""
     for option, column in {"--target": target, "--group": group, "--time": time}.items():
         if column is not None and column not in frame.columns:
-            raise ProjectError(f"{option} {column!r} is not a column; columns are {list(frame.columns)}.")
+            raise ProjectError(
+                f"{option} {column!r} is not a column; columns are {list(frame.columns)}."
+            )
     chosen_task = task or infer_task(frame[target])
     columns = {str(column): infer_column(frame[column]) for column in frame.columns}
     if chosen_task == "classification" and columns[target]["type"] != "categorical":
         values = sorted(str(v) for v in frame[target].dropna().unique())
-        columns[target] = {"type": "categorical", "categories": values, "max_missing": columns[target]["max_missing"]}
+        columns[target] = {
+            "type": "categorical",
+            "categories": values,
+            "max_missing": columns[target]["max_missing"],
+        }
     if time is not None and columns[time]["type"] == "categorical":
         columns[time] = {"type": "datetime", "max_missing": columns[time]["max_missing"]}
     document: dict[str, Any] = {"name": name, "path": path, "task": chosen_task, "target": target}
@@ -118,12 +130,16 @@ def run(
     frame = read_table(source)
     dataset = name or re.sub(r"\W+", "_", source.stem).strip("_").lower()
     raw_path = source if source.resolve().parent == RAW_DIR.resolve() else RAW_DIR / source.name
-    document = infer_schema(frame, name=dataset, path=str(raw_path), target=target, task=task, group=group, time=time)
+    document = infer_schema(
+        frame, name=dataset, path=str(raw_path), target=target, task=task, group=group, time=time
+    )
     if raw_path != source:
         raw_path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, raw_path)
     conf_file = CONF_DIR / "data" / f"{dataset}.yaml"
-    header = f"# Inferred by `data init` from {source}; review ranges, categories and missing rates.\n"
+    header = (
+        f"# Inferred by `data init` from {source}; review ranges, categories and missing rates.\n"
+    )
     conf_file.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
     config_file = CONF_DIR / "config.yaml"
     config_file.write_text(select_dataset(config_file.read_text(), dataset))

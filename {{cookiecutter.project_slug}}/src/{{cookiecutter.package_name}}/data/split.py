@@ -33,7 +33,9 @@ def _stratify_labels(frame: pd.DataFrame, data: DataConfig) -> pd.Series | None:
     return labels if labels.value_counts().min() >= 3 else None
 
 
-def stratified_split(frame: pd.DataFrame, data: DataConfig, split: SplitConfig, seed: int) -> Splits:
+def stratified_split(
+    frame: pd.DataFrame, data: DataConfig, split: SplitConfig, seed: int
+) -> Splits:
     rest, test = train_test_split(
         frame,
         test_size=split.test_size,
@@ -120,7 +122,9 @@ def run(config: Config) -> None:
     write_table(splits.train, paths.TRAIN)
     write_table(splits.valid, paths.VALID)
     write_table(splits.test, paths.TEST)
-    write_table(reference_snapshot(splits.train, config.split.reference_size, config.seed), paths.REFERENCE)
+    write_table(
+        reference_snapshot(splits.train, config.split.reference_size, config.seed), paths.REFERENCE
+    )
     print(
         f"split ({config.split.strategy}): train={len(splits.train)} valid={len(splits.valid)} "
         f"test={len(splits.test)} rows -> {paths.PROCESSED_DIR}"

@@ -17,6 +17,7 @@ from ..errors import DataValidationError, ProjectError
 from ..files import read_table, write_json, write_table
 
 MAX_EXAMPLES = 5
+WHOLE_FILE = "<file>"
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class Violation:
 
     def describe(self) -> str:
         shown = f" e.g. {list(self.examples)}" if self.examples else ""
-        return f"column '{self.column}': {self.rule}: {self.detail}{shown}"
+        subject = "file" if self.column == WHOLE_FILE else f"column '{self.column}'"
+        return f"{subject}: {self.rule}: {self.detail}{shown}"
 
 
 def _examples(values: pd.Series) -> tuple[str, ...]:
@@ -104,7 +106,7 @@ def check_column(name: str, series: pd.Series, spec: ColumnSpec) -> list[Violati
 def check_frame(frame: pd.DataFrame, data: DataConfig) -> list[Violation]:
     """All violations of the schema in ``frame``; an empty list means the data is valid."""
     if frame.empty:
-        return [Violation("<file>", "empty", "the file has no rows")]
+        return [Violation(WHOLE_FILE, "empty", "the file has no rows")]
     found = [
         Violation(name, "missing_column", "required by the schema but absent from the file")
         for name in data.columns
@@ -141,7 +143,9 @@ def clean_frame(frame: pd.DataFrame, data: DataConfig) -> pd.DataFrame:
     return typed[typed[data.target].notna()].reset_index(drop=True)
 
 
-def report(path: Path, rows: int, violations: list[Violation], kept: int | None) -> dict[str, object]:
+def report(
+    path: Path, rows: int, violations: list[Violation], kept: int | None
+) -> dict[str, object]:
     return {
         "file": str(path),
         "rows": rows,
@@ -157,7 +161,7 @@ def run(config: Config) -> None:
     try:
         frame = read_table(source)
     except ProjectError as error:
-        violations = [Violation("<file>", "unreadable", str(error))]
+        violations = [Violation(WHOLE_FILE, "unreadable", str(error))]
         write_json(report(source, 0, violations, None), paths.VALIDATION_REPORT)
         raise DataValidationError(f"Data validation failed for {source}: {error}") from error
     violations = check_frame(frame, config.data)
@@ -173,4 +177,6 @@ def run(config: Config) -> None:
     write_table(cleaned, paths.VALIDATED)
     write_json(report(source, len(frame), [], len(cleaned)), paths.VALIDATION_REPORT)
     dropped = len(frame) - len(cleaned)
-    print(f"{source}: {len(frame)} rows valid; {dropped} without a target dropped -> {paths.VALIDATED}")
+    print(
+        f"{source}: {len(frame)} rows valid, {dropped} without target dropped -> {paths.VALIDATED}"
+    )

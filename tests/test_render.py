@@ -1,0 +1,179 @@
+"""Render the template with its defaults, then each option varied alone, and inspect the output."""
+
+from __future__ import annotations
+
+import json
+import py_compile
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from cookiecutter.exceptions import FailedHookException
+
+from helpers import CHOICES, DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, project_files, render, run
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "default_files.txt"
+
+# What each non-default option value adds to (+) and removes from (-) the default file set.
+FILE_CHANGES: dict[tuple[str, str], tuple[set[str], set[str]]] = {
+    ("ci_provider", "gitlab"): ({".gitlab-ci.yml"}, {".github/workflows/ci.yml"}),
+    ("ci_provider", "azure-devops"): ({"azure-pipelines.yml"}, {".github/workflows/ci.yml"}),
+    ("ci_provider", "none"): (set(), {".github/workflows/ci.yml"}),
+    ("task", "regression"): ({"conf/model/ridge.yaml"}, {"conf/model/logistic_regression.yaml"}),
+}
+NON_DEFAULT = [(key, value) for key, values in CHOICES.items() for value in values[1:]]
+
+
+def expected_files(option: str | None = None, value: str | None = None) -> set[str]:
+    files = set(SNAPSHOT.read_text().split())
+    added, removed = FILE_CHANGES.get((option, value), (set(), set()))  # type: ignore[arg-type]
+    return (files - removed) | added
+
+
+@pytest.fixture(scope="module", params=NON_DEFAULT, ids=[f"{k}={v}" for k, v in NON_DEFAULT])
+def variant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
+    option, value = request.param
+    return option, value, render(tmp_path_factory.mktemp("variant"), **{option: value})
+
+
+def check_project(project: Path) -> None:
+    """What holds for every render: no Jinja left, everything parses, lint-clean Python."""
+    for relative in project_files(project):
+        path = project / relative
+        if ".dvc/cache" in relative or path.suffix in {".csv", ".parquet", ".png"}:
+            continue
+        text = path.read_text()
+        for marker in ("{{", "{%", "cookiecutter."):
+            if marker in text and not (marker == "{{" and path.suffix == ".yml" and "${{" in text):
+                raise AssertionError(f"unrendered {marker!r} in {relative}")
+        if path.suffix == ".py":
+            py_compile.compile(str(path), doraise=True)
+        elif path.suffix in {".yaml", ".yml"} or path.name == ".pre-commit-config.yaml":
+            yaml.safe_load(text)
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix == ".json":
+            json.loads(text)
+    run(["ruff", "check", "--no-cache", "."], project)
+    run(["ruff", "format", "--check", "--no-cache", "."], project)
+
+
+def test_default_file_set_is_exact(default_project: Path) -> None:
+    assert default_project.name == DEFAULT_SLUG
+    assert project_files(default_project) == expected_files()
+    assert (default_project / "src" / DEFAULT_PACKAGE / "cli.py").is_file()
+
+
+def test_default_render_is_clean(default_project: Path) -> None:
+    check_project(default_project)
+
+
+def test_default_render_is_one_clean_commit(default_project: Path) -> None:
+    log = run(["git", "log", "--oneline"], default_project).stdout.splitlines()
+    assert len(log) == 1
+    assert run(["git", "status", "--porcelain"], default_project).stdout == ""
+    assert run(["git", "branch", "--show-current"], default_project).stdout.strip() == "main"
+
+
+def test_variant_file_set_is_exact(variant: tuple[str, str, Path]) -> None:
+    option, value, project = variant
+    assert project_files(project) == expected_files(option, value)
+
+
+def test_variant_render_is_clean(variant: tuple[str, str, Path]) -> None:
+    check_project(variant[2])
+
+
+@pytest.mark.parametrize("version", CHOICES["python_version"])
+def test_python_version_reaches_every_tool(version: str, tmp_path: Path) -> None:
+    project = render(tmp_path, python_version=version)
+    assert (project / ".python-version").read_text().strip() == version
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == f">={version}"
+    assert pyproject["tool"]["ruff"]["target-version"] == f"py{version.replace('.', '')}"
+    assert pyproject["tool"]["mypy"]["python_version"] == version
+
+
+@pytest.mark.parametrize(
+    ("license_id", "text"),
+    [
+        ("MIT", "MIT License"),
+        ("Apache-2.0", "Apache License"),
+        ("BSD-3-Clause", "BSD 3-Clause License"),
+        ("Proprietary", "All rights reserved"),
+    ],
+)
+def test_license_text_and_metadata(license_id: str, text: str, tmp_path: Path) -> None:
+    project = render(tmp_path, license=license_id)
+    assert text in (project / "LICENSE").read_text()
+    declared = tomllib.loads((project / "pyproject.toml").read_text())["project"]["license"]
+    assert declared == (license_id if license_id != "Proprietary" else "LicenseRef-Proprietary")
+
+
+@pytest.mark.parametrize(
+    ("remote", "url", "dependency"),
+    [
+        ("local", "~/dvc-storage/penguins-ml", "dvc>="),
+        ("s3", "s3://", "dvc[s3]>="),
+        ("gcs", "gs://", "dvc[gcs]>="),
+        ("azure", "azure://", "dvc[azure]>="),
+        ("none", None, "dvc>="),
+    ],
+)
+def test_dvc_remote(remote: str, url: str | None, dependency: str, tmp_path: Path) -> None:
+    project = render(tmp_path, dvc_remote=remote)
+    config = (project / ".dvc" / "config").read_text()
+    if url is None:
+        assert "remote" not in config
+    else:
+        assert "remote = storage" in config
+        assert f"url = {url}" in config
+    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(dep.startswith(dependency) for dep in dependencies)
+
+
+@pytest.mark.parametrize(("task", "target"), [("classification", "species"), ("regression", "body_mass_g")])
+def test_task_sets_target_and_models(task: str, target: str, tmp_path: Path) -> None:
+    project = render(tmp_path, task=task)
+    data = yaml.safe_load((project / "conf" / "data" / "penguins.yaml").read_text())
+    assert (data["task"], data["target"]) == (task, target)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert (params["data"]["task"], params["data"]["target"]) == (task, target)
+    suffix = "Classifier" if task == "classification" else "Regressor"
+    forest = yaml.safe_load((project / "conf" / "model" / "random_forest.yaml").read_text())
+    assert forest["_target_"].endswith(suffix)
+
+
+def test_derived_names_follow_the_project_name(tmp_path: Path) -> None:
+    project = render(tmp_path, project_name="Churn Forecast")
+    assert project.name == "churn-forecast"
+    assert (project / "src" / "churn_forecast" / "cli.py").is_file()
+    assert "churn_forecast = " in (project / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"package_name": "class"}, "package_name='class'"),
+        ({"package_name": "mlflow"}, "package_name='mlflow'"),
+        ({"project_slug": "Bad Slug"}, "project_slug='Bad Slug'"),
+        ({"author_email": "nobody"}, "author_email='nobody'"),
+    ],
+)
+def test_bad_option_fails_and_leaves_nothing(options: dict[str, str], named: str, tmp_path: Path) -> None:
+    """Run cookiecutter as a user would: one line naming the option, and no directory left."""
+    args = [f"{key}={value}" for key, value in options.items()]
+    result = run(["cookiecutter", "--no-input", str(TEMPLATE), "-o", str(tmp_path), *args], tmp_path, check=False)
+    assert result.returncode != 0
+    assert named in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(FailedHookException):
+        render(tmp_path, **options)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_choice_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="task"):
+        render(tmp_path, task="clustering")
+    assert list(tmp_path.iterdir()) == []
