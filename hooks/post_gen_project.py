@@ -69,28 +69,38 @@ def init_git(root: Path, author_name: str, author_email: str) -> str:
     commands = [
         ["git", "init", "--quiet", "-b", "main"],
         ["git", "add", "--all"],
-        ["git", *identity, "commit", "--quiet", "--no-verify", "-m", "Initial commit from the template"],
+        [
+            "git",
+            *identity,
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            "Initial commit from the template",
+        ],
     ]
     for command in commands:
         result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()
             reason = detail[-1] if detail else f"exit code {result.returncode}"
-            return f"'{' '.join(command)}' failed ({reason}): the project is there, without a commit."
+            return (
+                f"'{' '.join(command)}' failed ({reason}): the project is there, without a commit."
+            )
     return "Initialised a git repository on branch 'main' with an initial commit."
 
 
 def rendered_options() -> dict[str, str]:
     """The options as cookiecutter rendered them into this file (only valid once rendered)."""
     return {
-        "project_slug": {{ cookiecutter.project_slug | tojson }},  # noqa: F821
-        "package_name": {{ cookiecutter.package_name | tojson }},  # noqa: F821
-        "author_name": {{ cookiecutter.author_name | tojson }},  # noqa: F821
-        "author_email": {{ cookiecutter.author_email | tojson }},  # noqa: F821
-        "task": {{ cookiecutter.task | tojson }},  # noqa: F821
-        "ci_provider": {{ cookiecutter.ci_provider | tojson }},  # noqa: F821
-        "include_api": {{ cookiecutter.include_api | tojson }},  # noqa: F821
-        "include_docker": {{ cookiecutter.include_docker | tojson }},  # noqa: F821
+        "project_slug": {{cookiecutter.project_slug | tojson}},  # noqa: F821
+        "package_name": {{cookiecutter.package_name | tojson}},  # noqa: F821
+        "author_name": {{cookiecutter.author_name | tojson}},  # noqa: F821
+        "author_email": {{cookiecutter.author_email | tojson}},  # noqa: F821
+        "task": {{cookiecutter.task | tojson}},  # noqa: F821
+        "ci_provider": {{cookiecutter.ci_provider | tojson}},  # noqa: F821
+        "include_api": {{cookiecutter.include_api | tojson}},  # noqa: F821
+        "include_docker": {{cookiecutter.include_docker | tojson}},  # noqa: F821
     }
 
 

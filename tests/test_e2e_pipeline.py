@@ -19,7 +19,10 @@ from helpers import DEFAULT_PACKAGE, run
 pytestmark = pytest.mark.e2e
 
 FLOORS = {"classification": ("accuracy", 0.9), "regression": ("r2", 0.7)}
-DEFAULT_MODEL = {"classification": ("logistic_regression", "C", 0.5), "regression": ("ridge", "alpha", 3.0)}
+DEFAULT_MODEL = {
+    "classification": ("logistic_regression", "C", 0.5),
+    "regression": ("ridge", "alpha", 3.0),
+}
 
 MLFLOW_QUERY = """
 import json, mlflow
@@ -36,7 +39,9 @@ print(json.dumps([
 
 
 @pytest.fixture(scope="module", params=["classification", "regression"])
-def project(request: pytest.FixtureRequest, setup_project, uv_env: dict[str, str]) -> tuple[str, Path, dict[str, str]]:
+def project(
+    request: pytest.FixtureRequest, setup_project, uv_env: dict[str, str]
+) -> tuple[str, Path, dict[str, str]]:
     task = request.param
     path = setup_project(f"pipeline-{task}", task=task)
     run(["make", "pipeline"], path, env=uv_env)
@@ -59,6 +64,8 @@ def test_metrics_beat_the_floor(project) -> None:
     slices = json.loads((path / "reports" / "slices.json").read_text())
     assert {row["column"] for row in slices} == {"island", "sex"}
     assert any((path / "reports" / "plots").glob("*.png"))
+    # The params.yaml the template ships is exactly what `make params` composes from conf/.
+    assert run(["git", "status", "--porcelain", "params.yaml"], path).stdout == ""
 
 
 def test_mlflow_run_has_params_metrics_model_and_lineage(project) -> None:
@@ -105,7 +112,9 @@ def set_hyperparameter(path: Path, task: str) -> str:
     model, key, value = DEFAULT_MODEL[task]
     config = path / "conf" / "model" / f"{model}.yaml"
     original = config.read_text()
-    lines = [f"{key}: {value}" if line.startswith(f"{key}:") else line for line in original.splitlines()]
+    lines = [
+        f"{key}: {value}" if line.startswith(f"{key}:") else line for line in original.splitlines()
+    ]
     config.write_text("\n".join(lines) + "\n")
     return original
 
@@ -115,7 +124,9 @@ def restore_hyperparameter(path: Path, task: str, original: str) -> None:
 
 
 def stages_run(output: str) -> set[str]:
-    return {s for s in ("validate", "split", "train", "evaluate") if f"Running stage '{s}'" in output}
+    return {
+        s for s in ("validate", "split", "train", "evaluate") if f"Running stage '{s}'" in output
+    }
 
 
 def test_edited_conf_without_params_is_refused(project) -> None:
@@ -186,7 +197,10 @@ def test_bad_data_stops_at_validate_and_keeps_outputs(project, case: str) -> Non
     change, expected = BAD_DATA[case]
     raw = path / "data" / "raw" / "penguins.csv"
     broken = None if change is None else change(pd.read_csv(raw), target)
-    kept = {p: p.read_bytes() for p in (path / "data/interim/validated.parquet", path / "models/model.joblib")}
+    kept = {
+        p: p.read_bytes()
+        for p in (path / "data/interim/validated.parquet", path / "models/model.joblib")
+    }
     raw.unlink()  # the workspace file may be linked to the DVC cache: never write through it
     if broken is None:
         raw.write_text("")
@@ -203,7 +217,9 @@ def test_bad_data_stops_at_validate_and_keeps_outputs(project, case: str) -> Non
         for kept_path, content in kept.items():
             assert kept_path.read_bytes() == content, f"{kept_path} changed"
     finally:
+        # `dvc repro` recorded the broken file as a new version: go back to the committed one.
         raw.unlink()
+        run(["git", "checkout", "--", "data/raw/penguins.csv.dvc"], path, env=env)
         uv(path, env, "dvc", "checkout", "--force", "data/raw/penguins.csv.dvc")
     # Restored data: validate runs again (its report changed) and nothing downstream does.
     assert stages_run(run(["make", "pipeline"], path, env=env).stdout) <= {"validate"}
@@ -236,9 +252,14 @@ def test_push_then_pull_into_a_fresh_clone(project, tmp_path: Path) -> None:
     run(["git", "clone", "--quiet", str(path), str(clone)], tmp_path, env=env)
     assert not (clone / "data" / "raw" / "penguins.csv").exists()
     run(["uv", "sync", "--quiet"], clone, env=env)
+    # What CI does: the example data comes from the in-repo `sample` remote, no credentials.
+    run(["make", "data"], clone, env=env)
+    assert (clone / "data/raw/penguins.csv").is_file()
     uv(clone, env, "dvc", "remote", "modify", "--local", "storage", "url", str(storage))
     uv(clone, env, "dvc", "pull")
-    assert (clone / "data/raw/penguins.csv").read_bytes() == (path / "data/raw/penguins.csv").read_bytes()
+    assert (clone / "data/raw/penguins.csv").read_bytes() == (
+        path / "data/raw/penguins.csv"
+    ).read_bytes()
     assert (clone / "models/model.joblib").is_file()
     status = uv(clone, env, "dvc", "status")
     assert "up to date" in status.stdout
@@ -252,14 +273,16 @@ def make_second_dataset(task: str, rows: int = 600, seed: int = 7) -> pd.DataFra
     region = rng.choice(["north", "south", "east", "west"], rows)
     plan = rng.choice(["basic", "plus", "pro"], rows, p=[0.5, 0.3, 0.2])
     score = 0.04 * tenure + 0.01 * spend + (plan == "pro") * 1.5 + rng.normal(0, 0.5, rows)
-    frame = pd.DataFrame({
-        "customer_id": [f"c{i:05d}" for i in range(rows)],
-        "signup_date": pd.date_range("2024-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
-        "region": region,
-        "plan": plan,
-        "tenure_months": tenure,
-        "monthly_spend": spend,
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:05d}" for i in range(rows)],
+            "signup_date": pd.date_range("2024-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
+            "region": region,
+            "plan": plan,
+            "tenure_months": tenure,
+            "monthly_spend": spend,
+        }
+    )
     frame.loc[rng.choice(rows, 20, replace=False), "monthly_spend"] = np.nan
     if task == "classification":
         frame["churned"] = np.where(score > np.median(score), "yes", "no")
@@ -274,7 +297,20 @@ def test_data_init_trains_on_new_data_without_code_changes(project, tmp_path: Pa
     source = tmp_path / "customers.csv"
     make_second_dataset(task).to_csv(source, index=False)
     src_before = run(["git", "status", "--porcelain", "src"], path, env=env).stdout
-    out = uv(path, env, DEFAULT_PACKAGE, "data", "init", str(source), "--target", target, "--group", "region", "--time", "signup_date").stdout
+    out = uv(
+        path,
+        env,
+        DEFAULT_PACKAGE,
+        "data",
+        "init",
+        str(source),
+        "--target",
+        target,
+        "--group",
+        "region",
+        "--time",
+        "signup_date",
+    ).stdout
     assert "conf/data/customers.yaml" in out
     schema = yaml.safe_load((path / "conf" / "data" / "customers.yaml").read_text())
     assert schema["task"] == task

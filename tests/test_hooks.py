@@ -71,7 +71,10 @@ def test_invalid_option_is_named_with_rule_and_example(option: str, value: str, 
 
 def test_every_error_is_reported_at_once() -> None:
     errors = pre_gen.validate({**VALID, "package_name": "dvc", "author_email": "x"})
-    assert [e.split("=")[0] for e in errors] == ["Invalid option package_name", "Invalid option author_email"]
+    assert [e.split("=")[0] for e in errors] == [
+        "Invalid option package_name",
+        "Invalid option author_email",
+    ]
 
 
 DEFAULT_OPTIONS = {

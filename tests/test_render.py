@@ -32,7 +32,9 @@ def expected_files(option: str | None = None, value: str | None = None) -> set[s
 
 
 @pytest.fixture(scope="module", params=NON_DEFAULT, ids=[f"{k}={v}" for k, v in NON_DEFAULT])
-def variant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
+def variant(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, str, Path]:
     option, value = request.param
     return option, value, render(tmp_path_factory.mktemp("variant"), **{option: value})
 
@@ -129,11 +131,15 @@ def test_dvc_remote(remote: str, url: str | None, dependency: str, tmp_path: Pat
     else:
         assert "remote = storage" in config
         assert f"url = {url}" in config
-    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
     assert any(dep.startswith(dependency) for dep in dependencies)
 
 
-@pytest.mark.parametrize(("task", "target"), [("classification", "species"), ("regression", "body_mass_g")])
+@pytest.mark.parametrize(
+    ("task", "target"), [("classification", "species"), ("regression", "body_mass_g")]
+)
 def test_task_sets_target_and_models(task: str, target: str, tmp_path: Path) -> None:
     project = render(tmp_path, task=task)
     data = yaml.safe_load((project / "conf" / "data" / "penguins.yaml").read_text())
@@ -161,10 +167,16 @@ def test_derived_names_follow_the_project_name(tmp_path: Path) -> None:
         ({"author_email": "nobody"}, "author_email='nobody'"),
     ],
 )
-def test_bad_option_fails_and_leaves_nothing(options: dict[str, str], named: str, tmp_path: Path) -> None:
+def test_bad_option_fails_and_leaves_nothing(
+    options: dict[str, str], named: str, tmp_path: Path
+) -> None:
     """Run cookiecutter as a user would: one line naming the option, and no directory left."""
     args = [f"{key}={value}" for key, value in options.items()]
-    result = run(["cookiecutter", "--no-input", str(TEMPLATE), "-o", str(tmp_path), *args], tmp_path, check=False)
+    result = run(
+        ["cookiecutter", "--no-input", str(TEMPLATE), "-o", str(tmp_path), *args],
+        tmp_path,
+        check=False,
+    )
     assert result.returncode != 0
     assert named in result.stderr
     assert list(tmp_path.iterdir()) == []
