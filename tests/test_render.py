@@ -126,8 +126,10 @@ def test_license_text_and_metadata(license_id: str, text: str, tmp_path: Path) -
 def test_dvc_remote(remote: str, url: str | None, dependency: str, tmp_path: Path) -> None:
     project = render(tmp_path, dvc_remote=remote)
     config = (project / ".dvc" / "config").read_text()
+    assert 'remote "sample"' in config  # the example data's in-repo remote is always there
     if url is None:
-        assert "remote" not in config
+        assert 'remote "storage"' not in config
+        assert "remote = storage" not in config
     else:
         assert "remote = storage" in config
         assert f"url = {url}" in config
