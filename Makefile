@@ -10,9 +10,9 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 RUN := $(UV) run --locked
 # The template's own Python; the generated project is linted by the tests, with its own config.
-LINTED := hooks tests scripts
+LINTED := hooks tests scripts benchmarks
 
-.PHONY: help demo test test-fast lint docs pin clean
+.PHONY: help demo test test-fast lint docs pin bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,9 @@ docs: $(VENV)/.synced ## Build the documentation site into site/ (strict)
 
 pin: $(VENV)/.synced ## Re-resolve the generated project's pinned versions (needs PyPI)
 	$(RUN) python scripts/pin_generated_deps.py
+
+bench: $(VENV)/.synced ## Benchmarks: time to first model, no-op repro, pipeline overhead
+	$(RUN) python benchmarks/pipeline_benchmark.py
 
 clean: ## Remove build outputs and caches (keeps .tools and .venv)
 	rm -rf build site .pytest_cache .ruff_cache

@@ -52,6 +52,13 @@ def uv(project: Path, env: dict[str, str], *args: str, check: bool = True):
     return run(["uv", "run", "--no-sync", *args], project, env=env, check=check)
 
 
+def commit_all(path: Path, env: dict[str, str], message: str) -> None:
+    """Commit the work tree (through the project's own pre-commit hooks) if anything changed."""
+    run(["git", "add", "--all"], path, env=env)
+    if run(["git", "status", "--porcelain"], path, env=env).stdout:
+        run(["git", "commit", "--quiet", "-m", message], path, env=env)
+
+
 def mlflow_runs(project: Path, env: dict[str, str]) -> list[dict]:
     return json.loads(uv(project, env, "python", "-c", MLFLOW_QUERY).stdout)
 
@@ -227,7 +234,7 @@ def test_bad_data_stops_at_validate_and_keeps_outputs(project, case: str) -> Non
 
 def test_dvc_experiment_with_hydra_overrides(project) -> None:
     task, path, env = project
-    run("git add -A && git commit -qm 'pipeline outputs'", path, env=env)
+    commit_all(path, env, "Pipeline outputs")
     uv(path, env, "dvc", "exp", "run", "-S", "model=random_forest", "-S", "model.n_estimators=50")
     shown = json.loads(uv(path, env, "dvc", "exp", "show", "--json").stdout)
     text = json.dumps(shown)
@@ -245,6 +252,7 @@ def test_dvc_experiment_with_hydra_overrides(project) -> None:
 
 def test_push_then_pull_into_a_fresh_clone(project, tmp_path: Path) -> None:
     _, path, env = project
+    commit_all(path, env, "Pipeline outputs")
     storage = tmp_path / "storage"
     uv(path, env, "dvc", "remote", "modify", "--local", "storage", "url", str(storage))
     uv(path, env, "dvc", "push")

@@ -61,6 +61,26 @@ def check_project(project: Path) -> None:
     run(["ruff", "format", "--check", "--no-cache", "."], project)
 
 
+def compose_conf(project: Path) -> dict:
+    """Compose the rendered conf/ with Hydra exactly as the project's `make params` does."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(str(project / "conf"), version_base="1.3"):
+        return OmegaConf.to_container(compose(config_name="config"), resolve=True)
+
+
+def test_params_yaml_is_conf_composed(default_project: Path) -> None:
+    assert yaml.safe_load((default_project / "params.yaml").read_text()) == compose_conf(
+        default_project
+    )
+
+
+def test_variant_params_yaml_is_conf_composed(variant: tuple[str, str, Path]) -> None:
+    project = variant[2]
+    assert yaml.safe_load((project / "params.yaml").read_text()) == compose_conf(project)
+
+
 def test_default_file_set_is_exact(default_project: Path) -> None:
     assert default_project.name == DEFAULT_SLUG
     assert project_files(default_project) == expected_files()

@@ -125,3 +125,9 @@ def test_regression_slice_metrics() -> None:
     assert rows[0]["mae"] == pytest.approx(1 / 3)
     assert rows[1]["mae"] == pytest.approx(2.0)
     assert rows[1]["r2"] is None  # undefined for one row
+
+
+def test_missing_slice_values_form_their_own_slice() -> None:
+    frame = pd.DataFrame({"shop": ["x", None, "x", None]})
+    rows = classification_slices(frame, min_rows=1)
+    assert sorted(row["value"] for row in rows) == ["<missing>", "x"]

@@ -86,6 +86,79 @@ def evaluate() -> None:
     evaluation.run(configuration.load_params())
 
 
+@app.command()
+def register() -> None:
+    """Register the last trained model in the MLflow registry as 'challenger'."""
+    from .release import workflow
+
+    workflow.register(configuration.load_params())
+
+
+@app.command()
+def gate() -> None:
+    """Gate challenger vs champion on the same held-out data; promote in auto mode.
+
+    Exits 3 when the challenger is rejected, so `make release` and CI stop there.
+    """
+    from .release import workflow
+
+    decision = workflow.gate(configuration.load_params())
+    if not decision.passed:
+        raise typer.Exit(workflow.GATE_EXIT_REJECTED)
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Option(help="Model version to promote to champion.")],
+    reason: Annotated[str, typer.Option(help="Why: recorded in the audit trail.")],
+    approve: Annotated[bool, typer.Option(help="Confirm the promotion.")] = False,
+) -> None:
+    """Approve a version that passed the gate: it becomes champion (release mode manual)."""
+    from .release import workflow
+
+    workflow.promote(configuration.load_params(), version, approve=approve, reason=reason)
+
+
+@app.command()
+def rollback(
+    reason: Annotated[str, typer.Option(help="Why: recorded in the audit trail.")] = "rollback",
+) -> None:
+    """Restore the previous champion in one step."""
+    from .release import workflow
+
+    workflow.rollback(configuration.load_params(), reason)
+
+
+@app.command()
+def history() -> None:
+    """Every model version with its aliases and audit trail (who, when, why)."""
+    from .release import workflow
+
+    workflow.history(configuration.load_params())
+
+
+@app.command()
+def lineage(
+    model_uri: Annotated[str, typer.Argument(help="models:/<name>@<alias> or models:/<name>/<n>")],
+) -> None:
+    """Print data -> code -> config -> run -> model version -> aliases for a model."""
+    from .release import workflow
+
+    workflow.lineage(configuration.load_params(), model_uri)
+
+
+@app.command()
+def export(
+    to: Annotated[Path, typer.Option(help="Directory to write the model bundle to.")],
+    alias: Annotated[str, typer.Option(help="Registry alias to export.")] = "champion",
+    force: Annotated[bool, typer.Option(help="Replace a non-empty directory.")] = False,
+) -> None:
+    """Write a self-contained model bundle that serves without the registry."""
+    from .release import export as exporting
+
+    exporting.export(configuration.load_params(), alias, to, force=force)
+
+
 @data_app.command("init")
 def data_init(
     path: Annotated[Path, typer.Argument(help="CSV or Parquet file with your data.")],
@@ -103,6 +176,24 @@ def data_init(
     if task not in (None, "classification", "regression"):
         raise ProjectError(f"--task must be classification or regression, not {task!r}.")
     inference.run(path, target=target, name=name, task=task, group=group, time=time)  # type: ignore[arg-type]
+
+
+@app.command()
+def monitor(
+    current: Annotated[
+        Path,
+        typer.Option("--current", help="CSV or Parquet file with a window of production rows."),
+    ],
+) -> None:
+    """Drift, data quality and performance of a window vs the reference; exit code = status.
+
+    0 ok, 3 drift, 4 degraded (data quality or performance), 5 not enough data.
+    """
+    from .monitoring import monitor as monitoring
+    from .monitoring.report import EXIT_CODES
+
+    status = monitoring.run(configuration.load_params(), current)
+    raise typer.Exit(EXIT_CODES[status])
 
 
 def main() -> None:

@@ -148,10 +148,78 @@ class MlflowConfig(StrictModel):
     tracking_uri: str
     experiment_name: str
     registered_model_name: str
+    request_retries: int = Field(default=2, ge=0)
+    request_timeout_seconds: int = Field(default=30, ge=1)
 
     @property
     def effective_tracking_uri(self) -> str:
         return os.environ.get("MLFLOW_TRACKING_URI") or self.tracking_uri
+
+
+class ReleaseConfig(StrictModel):
+    """The champion/challenger gate and how a passing model is promoted (`release/`)."""
+
+    mode: Literal["auto", "manual"]
+    primary_metric: Literal["accuracy", "f1_macro", "rmse", "mae", "r2"]
+    min_delta: float = Field(default=0.0, ge=0.0)
+    min_delta_kind: Literal["absolute", "relative"] = "absolute"
+    floor: float
+    slice_tolerance: float = Field(default=0.05, ge=0.0)
+    bootstrap_samples: int = Field(default=1000, ge=0)
+    confidence: float = Field(default=0.95, gt=0.0, lt=1.0)
+    latency_factor: float = Field(default=1.5, ge=1.0)
+    latency_rows: int = Field(default=200, ge=10)
+    allow_schema_change: bool = False
+    recent_window: str | None = None
+
+
+class DriftConfig(StrictModel):
+    """When a feature counts as drifted (`monitoring/drift.py`); field conventions as defaults."""
+
+    large_window_rows: int = Field(default=1000, ge=1)
+    psi_bins: int = Field(default=10, ge=2)
+    psi_epsilon: float = Field(default=1e-4, gt=0.0, lt=0.01)
+    psi_warn: float = Field(default=0.1, gt=0.0)
+    psi_alert: float = Field(default=0.25, gt=0.0)
+    p_value: float = Field(default=0.05, gt=0.0, lt=1.0)
+    correction: Literal["holm", "bonferroni", "none"] = "holm"
+    wasserstein: float = Field(default=0.1, gt=0.0)
+    jensen_shannon: float = Field(default=0.1, gt=0.0, le=1.0)
+    dataset_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    key_features: list[str] = []
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> Self:
+        if self.psi_warn > self.psi_alert:
+            raise ValueError(f"psi_warn ({self.psi_warn}) is above psi_alert ({self.psi_alert})")
+        return self
+
+
+class QualityConfig(StrictModel):
+    """Data-quality limits of a monitored window (`monitoring/quality.py`)."""
+
+    max_missing_increase: float = Field(default=0.1, ge=0.0, le=1.0)
+    max_out_of_range_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    max_unseen_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    ignore_columns: list[str] = []
+
+
+class PerformanceConfig(StrictModel):
+    """How much worse than the test baseline a labelled window may be (`performance.py`)."""
+
+    metric: Literal["accuracy", "f1_macro", "roc_auc_ovr", "log_loss", "rmse", "mae", "r2"]
+    max_relative_drop: float = Field(default=0.05, ge=0.0)
+    min_labelled_rows: int = Field(default=30, ge=1)
+    min_slice_rows: int = Field(default=5, ge=1)
+
+
+class MonitorConfig(StrictModel):
+    """`monitor`: a current window against the reference snapshot (`monitoring/`)."""
+
+    min_window_rows: int = Field(default=50, ge=1)
+    drift: DriftConfig = DriftConfig()
+    quality: QualityConfig = QualityConfig()
+    performance: PerformanceConfig
 
 
 class Config(StrictModel):
@@ -164,6 +232,18 @@ class Config(StrictModel):
     model: ModelConfig
     evaluate: EvaluateConfig
     mlflow: MlflowConfig
+    release: ReleaseConfig
+    monitor: MonitorConfig
+
+    @model_validator(mode="after")
+    def _metric_fits_task(self) -> Self:
+        task_metrics = {"classification": {"accuracy", "f1_macro"}, "regression": {"rmse", "mae", "r2"}}
+        if self.release.primary_metric not in task_metrics[self.data.task]:
+            raise ValueError(
+                f"release.primary_metric={self.release.primary_metric} is not a "
+                f"{self.data.task} metric; use one of {sorted(task_metrics[self.data.task])}"
+            )
+        return self
 
 
 def compose(overrides: list[str] | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from sklearn import metrics as skm
 
 from .config import Task
 
+MISSING = "<missing>"  # the slice of rows where a slice column has no value
 HIGHER_IS_BETTER = {
     "accuracy": True,
     "f1_macro": True,
@@ -88,7 +89,7 @@ def slice_metrics(
     rows: list[dict[str, object]] = []
     truth = y_true.to_numpy()
     for column in slice_columns:
-        values = frame[column].astype(str).to_numpy()
+        values = frame[column].astype("string").fillna(MISSING).to_numpy(dtype=object)
         for value in sorted(set(values)):
             mask = values == value
             if mask.sum() < min_rows:

@@ -25,3 +25,6 @@ PLOTS_DIR = Path("reports/plots")
 PREDICTIONS_PLOT = PLOTS_DIR / "predictions.csv"
 IMPORTANCE_PLOT = PLOTS_DIR / "importance.csv"
 SCORED_REFERENCE = PROCESSED_DIR / "reference_scored.parquet"
+
+GATE_DECISION = Path("reports/gate.json")
+MODEL_CARD = Path("reports/model_card.md")

@@ -81,6 +81,12 @@ def log_metrics(metrics: Mapping[str, float | None], prefix: str) -> None:
     mlflow.log_metrics(finite)
 
 
+def log_dict(payload: Mapping[str, Any], artifact_file: str) -> None:
+    import mlflow
+
+    mlflow.log_dict(dict(payload), artifact_file)
+
+
 def log_artifacts(files: list[Path], directory: str) -> None:
     import mlflow
 

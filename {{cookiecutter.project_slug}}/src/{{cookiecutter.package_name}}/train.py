@@ -6,6 +6,7 @@ MLflow and the pipeline's outputs are left untouched.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import joblib
@@ -61,7 +62,9 @@ def run(config: Config, *, persist: bool, overrides: list[str] | None = None) ->
     resolved = config.model_dump(by_alias=True)
     tags = {
         **lineage.git_state(),
-        **lineage.data_hashes({"train": paths.TRAIN, "valid": paths.VALID}),
+        **lineage.data_hashes(
+            {"raw": Path(config.data.path), "train": paths.TRAIN, "valid": paths.VALID}
+        ),
         **lineage.package_versions(),
         "config.hash": lineage.config_hash(resolved),
         "config.overrides": " ".join(overrides or []) or "none",
@@ -73,6 +76,7 @@ def run(config: Config, *, persist: bool, overrides: list[str] | None = None) ->
     example = train[config.data.feature_columns].dropna().head(EXAMPLE_ROWS)
     with tracking.start_run(config.mlflow, run_name, resolved, tags) as run_id:
         tracking.log_metrics(valid_metrics, "valid")
+        tracking.log_dict(resolved, "config/resolved.json")
         model_uri = tracking.log_model(pipeline, example)
     if persist:
         with atomic_path(paths.MODEL) as temporary:

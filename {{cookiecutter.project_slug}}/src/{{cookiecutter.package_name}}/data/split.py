@@ -55,7 +55,7 @@ def group_split(frame: pd.DataFrame, data: DataConfig, split: SplitConfig, seed:
     """Whole groups go to test, then valid, until each holds at least its share of rows."""
     if data.group_column is None:
         raise ConfigError("split.strategy=group needs data.group_column (e.g. island).")
-    groups = frame[data.group_column].astype(str)
+    groups = frame[data.group_column].astype("string").fillna("<missing>")
     order = np.random.default_rng(seed).permutation(np.sort(groups.unique()))
     if len(order) < 3:
         raise ConfigError(

@@ -1,0 +1,1 @@
+"""Monitoring: drift, data quality and performance of production data against the reference."""

@@ -1,0 +1,1 @@
+"""Release: register models, gate challenger against champion, promote, roll back, export."""
