@@ -8,8 +8,9 @@ the model's outputs) and windows of 10k and 1M rows (a few features drifted), an
 2. assess: drift + data quality + performance on the labelled window, i.e. all of `monitor`
    except reading the files and scoring the window with the model.
 
-Each window runs in a fresh process; peak memory is the peak RSS above the RSS the process had
-with the data already built (Linux: /proc/self/clear_refs resets the peak). Target: < 10 s.
+Times are the best of three runs (the machine is shared). Each window runs in a fresh
+process; peak memory is the peak RSS above the RSS the process had with the data already
+built (Linux: /proc/self/clear_refs resets the peak). Target: under 10 s on 2 cores.
 
 Run from the template root: `uv run python benchmarks/monitor_benchmark.py [--rows 1000000]`.
 """
@@ -69,7 +70,7 @@ def frame(rows, seed, drifted):
 
 specs = {{"label": ColumnSpec(type="categorical", categories=["no", "yes"])}}
 specs |= {{f"num{{i}}": ColumnSpec(type="numeric", max_missing=0.1) for i in range(NUMERIC)}}
-specs |= {{f"cat{{i}}": ColumnSpec(type="categorical", max_missing=0.1) for i in range(CATEGORICAL)}}
+specs |= {{f"cat{{i}}": ColumnSpec(type="categorical") for i in range(CATEGORICAL)}}
 data = DataConfig(name="bench", path="x.csv", task="classification", target="label",
                   slice_columns=["cat1"], columns=specs)
 cfg = config.parse(config.compose(), "conf/").model_copy(update={{"data": data}})
@@ -83,13 +84,17 @@ def rss_kib(field):
     return 0
 
 
-def measure(work):
-    Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS to the current RSS
-    before = rss_kib("VmRSS:")
-    started = time.perf_counter()
-    result = work()
-    seconds = time.perf_counter() - started
-    return result, seconds, (rss_kib("VmHWM:") - before) / 1024
+def measure(work, repeats=3):
+    # best time of `repeats` (the machine is shared), and the highest peak memory
+    times, peaks = [], []
+    for _ in range(repeats):
+        Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS to the current RSS
+        before = rss_kib("VmRSS:")
+        started = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - started)
+        peaks.append(max(rss_kib("VmHWM:") - before, 0) / 1024)
+    return result, min(times), max(peaks)
 
 
 def drift_only():
@@ -99,7 +104,8 @@ def drift_only():
 
 
 drifted, drift_seconds, drift_mib = measure(drift_only)
-baseline = {{"accuracy": 0.8}}
+labelled = reference["label"] == reference["prediction"]
+baseline = {{"accuracy": float(labelled.mean())}}  # as good on the reference as in the test
 result, assess_seconds, assess_mib = measure(
     lambda: monitor.assess(reference, current, cfg, baseline=baseline)
 )
@@ -107,7 +113,7 @@ print(json.dumps({{
     "drift_seconds": drift_seconds, "drift_peak_mib": drift_mib,
     "assess_seconds": assess_seconds, "assess_peak_mib": assess_mib,
     "data_mib": rss_kib("VmRSS:") / 1024, "drifted": drifted, "status": str(result.status),
-    "method": result.method,
+    "method": result.method, "reasons": list(result.reasons),
 }}))
 """
 
@@ -158,6 +164,8 @@ def main() -> int:
             f"   data in memory {figures['data_mib']:.0f} MiB; whole process incl. data "
             f"generation {figures['process_seconds']:.1f} s; drifted: {figures['drifted']}"
         )
+        for reason in figures["reasons"]:
+            print(f"     - {reason}")
     return 0
 
 

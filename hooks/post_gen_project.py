@@ -27,7 +27,7 @@ def excluded_paths(options: Mapping[str, str]) -> list[str]:
         ("Dockerfile", not docker),
         (".dockerignore", not docker),
         ("docker-compose.yml", not docker),
-        (f"{package_dir}/serving/api.py", not api),
+        (f"{package_dir}/serving/app.py", not api),
         (f"{package_dir}/serving/router.py", not api),
         (f"{package_dir}/serving/metrics.py", not api),
         ("tests/serving/test_api.py", not api),
@@ -101,15 +101,34 @@ def rendered_options() -> dict[str, str]:
         "ci_provider": {{cookiecutter.ci_provider | tojson}},  # noqa: F821
         "include_api": {{cookiecutter.include_api | tojson}},  # noqa: F821
         "include_docker": {{cookiecutter.include_docker | tojson}},  # noqa: F821
+        # Only cruft sets it: the commit of the template being rendered.
+        "_commit": {{cookiecutter.get("_commit", "") | tojson}},  # noqa: F821
     }
+
+
+def next_steps(slug: str, *, by_cruft: bool) -> str:
+    """What the user runs next; under cruft, first the commit that includes `.cruft.json`."""
+    if not by_cruft:
+        return f"Next: cd {slug} && make setup && make pipeline"
+    return (
+        "Rendered by cruft: no git commit made here, as cruft writes .cruft.json (the link to\n"
+        "the template) after this step. In a new project, make the first commit, with it:\n"
+        f"  cd {slug} && git init -b main && git add --all"
+        " && git commit -m 'Initial commit from the template'\n"
+        "  make setup && make pipeline"
+    )
 
 
 def main() -> int:
     options = rendered_options()
     root = Path.cwd()
     remove_paths(root, excluded_paths(options))
-    print(init_git(root, options["author_name"], options["author_email"]))
-    print(f"\nNext: cd {options['project_slug']} && make setup && make pipeline")
+    # cruft adds the template's commit to the context. It also renders the template twice in
+    # every `cruft update` to diff old and new: a .git there would end up in the diff.
+    by_cruft = bool(options["_commit"])
+    if not by_cruft:
+        print(init_git(root, options["author_name"], options["author_email"]))
+    print(f"\n{next_steps(options['project_slug'], by_cruft=by_cruft)}")
     return 0
 
 

@@ -50,7 +50,16 @@ SCHEMA_ARGS = {
     ],
 }
 # What every provider runs, in this order (CI/CD jobs added later may run more).
-CI_TARGETS = ["setup", "lint", "typecheck", "test", "data", "pipeline", "metrics-report"]
+CI_TARGETS = [
+    "setup",
+    "template-check",
+    "lint",
+    "typecheck",
+    "test",
+    "data",
+    "pipeline",
+    "metrics-report",
+]
 METRICS_REPORT = "reports/metrics_diff.md"
 PYTHON_VERSION = "3.12"  # not the default, so a hard-coded version would show
 SCRIPT_KEYS = {"run", "script", "before_script", "after_script", "bash"}

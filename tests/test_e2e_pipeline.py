@@ -242,9 +242,10 @@ def test_dvc_experiment_with_hydra_overrides(project) -> None:
     assert FLOORS[task][0] in text
     params = yaml.safe_load((path / "params.yaml").read_text())
     assert params["model"]["name"] == "random_forest"  # -S values stay in the workspace
-    refused = uv(path, env, "dvc", "repro", check=False)
-    assert refused.returncode != 0  # ...and a plain repro says they disagree with conf/
-    run(["make", "params"], path, env=env)
+    check = uv(path, env, DEFAULT_PACKAGE, "params", "--check", check=False)
+    assert check.returncode != 0  # ...and the check says where they differ from conf/
+    assert "model._target_" in check.stderr
+    assert stages_run(run(["make", "pipeline"], path, env=env).stdout) == {"train", "evaluate"}
     run(["git", "checkout", "--", "."], path, env=env)
     uv(path, env, "dvc", "checkout", "--force")
     assert "up to date" in uv(path, env, "dvc", "status").stdout

@@ -23,7 +23,7 @@ from helpers import DEFAULT_PACKAGE, run
 pytestmark = pytest.mark.e2e
 
 # Logistic regression strength -> a model that clears the floor, a worse and a better one.
-FIRST, WORSE, BETTER, LATER = 0.01, 0.0005, 1.0, 0.3
+FIRST, WORSE, BETTER, LATER = 0.015, 0.0005, 1.0, 0.3
 
 
 def free_port() -> int:

@@ -99,8 +99,9 @@ def test_defaults_exclude_only_the_other_task_and_providers() -> None:
     [
         ({"ci_provider": "gitlab"}, ".github", ".gitlab-ci.yml"),
         ({"ci_provider": "azure-devops"}, ".gitlab-ci.yml", "azure-pipelines.yml"),
-        ({"include_docker": "no"}, "Dockerfile", "src/pkg/serving/api.py"),
-        ({"include_api": "no"}, "src/pkg/serving/api.py", "Dockerfile"),
+        ({"include_docker": "no"}, "Dockerfile", "src/pkg/serving/app.py"),
+        ({"include_api": "no"}, "src/pkg/serving/app.py", "Dockerfile"),
+        ({"include_api": "no"}, "conf/serve", "src/pkg/serving/batch.py"),
         ({"task": "regression"}, "conf/model/logistic_regression.yaml", "conf/model/ridge.yaml"),
     ],
 )
@@ -130,3 +131,11 @@ def test_init_git_without_git_says_so(tmp_path: Path, monkeypatch: pytest.Monkey
     message = post_gen.init_git(tmp_path, "A Person", "a@example.com")
     assert "git is not installed" in message
     assert not (tmp_path / ".git").exists()
+
+
+def test_next_steps_under_cruft_start_with_the_commit_that_includes_cruft_json() -> None:
+    assert post_gen.next_steps("p", by_cruft=False) == "Next: cd p && make setup && make pipeline"
+    steps = post_gen.next_steps("p", by_cruft=True)
+    assert ".cruft.json" in steps
+    assert "cd p && git init -b main && git add --all && git commit" in steps
+    assert steps.index("git commit") < steps.index("make setup")

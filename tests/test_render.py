@@ -21,6 +21,13 @@ FILE_CHANGES: dict[tuple[str, str], tuple[set[str], set[str]]] = {
     ("ci_provider", "azure-devops"): ({"azure-pipelines.yml"}, {".github/workflows/ci.yml"}),
     ("ci_provider", "none"): (set(), {".github/workflows/ci.yml"}),
     ("task", "regression"): ({"conf/model/ridge.yaml"}, {"conf/model/logistic_regression.yaml"}),
+    ("include_api", "no"): (
+        set(),
+        {f"src/{DEFAULT_PACKAGE}/serving/{name}.py" for name in ("app", "router", "metrics")}
+        | {"tests/serving/test_api.py", "tests/serving/test_router.py"}
+        | {f"conf/serve/{mode}.yaml" for mode in ("single", "shadow", "canary")},
+    ),
+    ("include_docker", "no"): (set(), {"Dockerfile", ".dockerignore", "docker-compose.yml"}),
 }
 NON_DEFAULT = [(key, value) for key, values in CHOICES.items() for value in values[1:]]
 

@@ -158,6 +158,42 @@ def export(
 
     exporting.export(configuration.load_params(), alias, to, force=force)
 
+{% if cookiecutter.include_api == 'yes' %}
+@app.command()
+def serve(
+    overrides: Overrides = None,
+    champion: Annotated[
+        str | None, typer.Option(help="Model source: models:/<name>@<alias> or a bundle dir.")
+    ] = None,
+    challenger: Annotated[str | None, typer.Option(help="Challenger source.")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default: conf/serve).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: conf/serve).")] = None,
+) -> None:
+    """Serve predictions over HTTP (FastAPI + uvicorn); e.g. `serve serve=canary`."""
+    from .serving import app as serving
+
+    config = configuration.load(overrides)
+    serving.serve(config, champion=champion, challenger=challenger, host=host, port=port)
+
+{% endif %}
+@app.command()
+def predict(
+    input_path: Annotated[Path, typer.Option("--input", help="CSV or Parquet file to score.")],
+    output: Annotated[Path, typer.Option(help="CSV or Parquet file to write.")],
+    model: Annotated[
+        str | None,
+        typer.Option(help="models:/<name>@<alias> or a bundle dir (default: the champion)."),
+    ] = None,
+    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows scored at a time.")] = 50_000,
+) -> None:
+    """Score a file in chunks with the champion; invalid rows go to <output>.invalid.csv."""
+    from .release.export import load_bundle
+    from .serving import batch
+
+    config = configuration.load_params()
+    source = model or f"models:/{config.mlflow.registered_model_name}@champion"
+    batch.run(load_bundle(source, config), input_path, output, chunk_rows=chunk_rows)
+
 
 @data_app.command("init")
 def data_init(

@@ -222,6 +222,52 @@ class MonitorConfig(StrictModel):
     performance: PerformanceConfig
 
 
+class PredictionLogConfig(StrictModel):
+    """Where served predictions are recorded for monitoring, and how much is kept."""
+
+    path: str = "data/predictions/predictions.db"
+    max_rows: int = Field(default=1_000_000, ge=1)
+    max_age_days: float = Field(default=30.0, gt=0.0)
+    queue_size: int = Field(default=100_000, ge=1)
+
+
+class CanaryConfig(StrictModel):
+    """The challenger's share of traffic, and when it is taken away automatically."""
+
+    percent: float = Field(default=10.0, ge=0.0, le=100.0)
+    window: int = Field(default=200, ge=10)
+    min_requests: int = Field(default=50, ge=1)
+    max_error_rate_increase: float = Field(default=0.02, ge=0.0, le=1.0)
+    max_p95_latency_increase: float = Field(default=0.5, ge=0.0)
+
+    @model_validator(mode="after")
+    def _window_holds_min_requests(self) -> Self:
+        if self.min_requests > self.window:
+            raise ValueError(f"min_requests ({self.min_requests}) exceeds window ({self.window})")
+        return self
+
+
+class ServeConfig(StrictModel):
+    """`serve`: which models answer, where, within which limits, and how they are routed."""
+
+    mode: Literal["single", "shadow", "canary"]
+    champion: str
+    challenger: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_records: int = Field(default=1000, ge=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    shadow_queue_size: int = Field(default=10_000, ge=1)
+    log: PredictionLogConfig = PredictionLogConfig()
+    canary: CanaryConfig = CanaryConfig()
+
+    @model_validator(mode="after")
+    def _challenger_when_needed(self) -> Self:
+        if self.mode != "single" and not self.challenger:
+            raise ValueError(f"mode {self.mode} needs a challenger model source")
+        return self
+
+
 class Config(StrictModel):
     """The whole composed configuration; one attribute per group in ``conf/``."""
 
@@ -234,10 +280,14 @@ class Config(StrictModel):
     mlflow: MlflowConfig
     release: ReleaseConfig
     monitor: MonitorConfig
+    serve: ServeConfig | None = None
 
     @model_validator(mode="after")
     def _metric_fits_task(self) -> Self:
-        task_metrics = {"classification": {"accuracy", "f1_macro"}, "regression": {"rmse", "mae", "r2"}}
+        task_metrics = {
+            "classification": {"accuracy", "f1_macro"},
+            "regression": {"rmse", "mae", "r2"},
+        }
         if self.release.primary_metric not in task_metrics[self.data.task]:
             raise ValueError(
                 f"release.primary_metric={self.release.primary_metric} is not a "

@@ -76,5 +76,8 @@ def make_window() -> Callable[..., pd.DataFrame]:
 
 @pytest.fixture
 def watch_config(project_config: Config) -> Config:
-    """The project's config with the small schema (its monitor defaults unchanged)."""
-    return project_config.model_copy(update={"data": _schema()})
+    """The project's config with the small schema and its monitor defaults, whatever the task."""
+    monitor = project_config.monitor
+    performance = monitor.performance.model_copy(update={"metric": "accuracy"})
+    watched = monitor.model_copy(update={"performance": performance})
+    return project_config.model_copy(update={"data": _schema(), "monitor": watched})

@@ -1,5 +1,6 @@
 """monitoring/performance: the task's metrics on labelled rows against the test baseline."""
 
+import math
 from collections.abc import Callable
 
 import pandas as pd
@@ -62,3 +63,27 @@ def test_few_or_no_labels_are_not_judged(make_window: Window) -> None:
     assert few is not None and not few.judged and not few.degraded
     assert _assess(window.drop(columns="label"), {"accuracy": 0.9}) is None
     assert _assess(window.drop(columns=["proba_a", "proba_b"]), {"accuracy": 0.9}) is None
+
+
+def test_regression_performance_by_hand() -> None:
+    frame = pd.DataFrame(
+        {
+            "amount": [1.0, 2.0, 3.0, None] * 10,
+            "prediction": [1.0, 2.0, 5.0, 0.0] * 10,
+            "shop": ["a", "b"] * 20,
+        }
+    )
+    result = assess_performance(
+        "regression",
+        frame,
+        target="amount",
+        slice_columns=["shop"],
+        baseline={"rmse": 1.0},
+        baseline_slices=[],
+        config=PerformanceConfig(metric="rmse", min_labelled_rows=30),
+    )
+    assert result is not None and result.labelled_rows == 30
+    # errors 0, 0 and 2: RMSE sqrt(4 / 3), 15% worse than the baseline of 1
+    assert result.current["rmse"] == pytest.approx(math.sqrt(4 / 3))
+    assert result.degraded
+    assert {row["value"] for row in result.slices} == {"a", "b"}

@@ -38,7 +38,9 @@ class FakeClient:
     def create_registered_model(self, name: str) -> None:
         self.models.add(name)
 
-    def create_model_version(self, name: str, source: str, run_id: str) -> SimpleNamespace:
+    def create_model_version(
+        self, name: str, source: str, run_id: str, model_id: str | None = None
+    ) -> SimpleNamespace:
         number = str(len(self.versions) + 1)
         self.versions[number] = {"run_id": run_id, "source": source, "tags": {}}
         return SimpleNamespace(version=number)

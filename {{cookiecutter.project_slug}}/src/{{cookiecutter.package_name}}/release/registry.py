@@ -163,7 +163,11 @@ class Registry:
                 return self.version(existing.version)
         if not self.exists():
             self.client.create_registered_model(self.name)
-        created = self.client.create_model_version(self.name, model_uri, run_id=run_id)
+        # A tracking server needs the logged model's id with a `models:/<model_id>` source.
+        model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else None
+        created = self.client.create_model_version(
+            self.name, model_uri, run_id=run_id, model_id=model_id
+        )
         number = str(created.version)
         try:
             version = self.version(number)

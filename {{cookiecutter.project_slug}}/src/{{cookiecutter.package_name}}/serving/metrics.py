@@ -1,0 +1,87 @@
+"""Prometheus metrics of the API, in a registry of their own (one per app, so tests can compare).
+
+Labels stay low-cardinality: endpoint is the route template, never the raw path; model version
+and arm are a handful of values; a classifier's predictions are counted per class, a
+regressor's go to a histogram whose buckets span the target's configured range.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+REQUEST_LABELS = ("endpoint", "status", "model_version", "arm")
+
+
+def value_buckets(low: float | None, high: float | None, count: int = 10) -> tuple[float, ...]:
+    """Evenly spaced histogram buckets over the target's range (a default range without one)."""
+    low, high = (low, high) if low is not None and high is not None and high > low else (0.0, 1.0)
+    step = (high - low) / count
+    return tuple(low + step * index for index in range(count + 1))
+
+
+class ServingMetrics:
+    """Every metric the API exposes on GET /metrics."""
+
+    def __init__(self, target_range: tuple[float | None, float | None] = (None, None)) -> None:
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self.requests = Counter("api_requests", "HTTP requests.", REQUEST_LABELS, registry=registry)
+        self.latency = Histogram(
+            "api_request_duration_seconds", "Time to answer a request.", REQUEST_LABELS,
+            buckets=LATENCY_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self.validation_errors = Counter(
+            "api_validation_errors", "Rejected request fields.", ("field", "rule"),
+            registry=registry,
+        )  # fmt: skip
+        self.predicted_classes = Counter(
+            "api_predicted_class", "Predictions per class.", ("model_version", "arm", "label"),
+            registry=registry,
+        )  # fmt: skip
+        self.predicted_values = Histogram(
+            "api_predicted_value", "Predicted values.", ("model_version", "arm"),
+            buckets=value_buckets(*target_range), registry=registry,
+        )  # fmt: skip
+        self.model_errors = Counter(
+            "api_model_errors", "Predictions that raised.", ("model_version", "arm"),
+            registry=registry,
+        )  # fmt: skip
+        self.canary_percent = Gauge(
+            "api_canary_percent", "Share of traffic routed to the challenger.", registry=registry
+        )
+        self.canary_rollbacks = Counter(
+            "api_canary_rollbacks", "Automatic canary rollbacks (the reason is logged).",
+            registry=registry,
+        )  # fmt: skip
+        self.shadow_dropped = Counter(
+            "api_shadow_dropped", "Shadow jobs dropped (queue full).", registry=registry
+        )
+        self.log_dropped = Gauge(
+            "api_prediction_log_dropped", "Log entries dropped (queue full).", registry=registry
+        )
+        self.reloads = Counter(
+            "api_model_reloads", "Model reloads by outcome.", ("outcome",), registry=registry
+        )
+
+    def observe_request(
+        self, endpoint: str, status: int, version: str, arm: str, seconds: float
+    ) -> None:
+        labels = (endpoint, str(status), version, arm)
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(seconds)
+
+    def observe_predictions(
+        self, version: str, arm: str, predictions: Sequence[Any], classifier: bool
+    ) -> None:
+        if classifier:
+            for label in predictions:
+                self.predicted_classes.labels(version, arm, str(label)).inc()
+        else:
+            histogram = self.predicted_values.labels(version, arm)
+            for value in predictions:
+                histogram.observe(float(value))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
