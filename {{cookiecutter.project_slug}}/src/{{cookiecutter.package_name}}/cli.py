@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Bring your own data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+feedback_app = typer.Typer(help="Ground truth: import labels, export the review queue.")
+app.add_typer(feedback_app, name="feedback", no_args_is_help=True)
 
 Overrides = Annotated[
     list[str] | None,
@@ -95,28 +97,37 @@ def register() -> None:
 
 
 @app.command()
-def gate() -> None:
+def gate(
+    hold: Annotated[
+        bool, typer.Option(help="Never promote: a pass only sets 'staging' (CD with approval).")
+    ] = False,
+) -> None:
     """Gate challenger vs champion on the same held-out data; promote in auto mode.
 
     Exits 3 when the challenger is rejected, so `make release` and CI stop there.
     """
     from .release import workflow
 
-    decision = workflow.gate(configuration.load_params())
+    decision = workflow.gate(configuration.load_params(), hold=hold)
     if not decision.passed:
         raise typer.Exit(workflow.GATE_EXIT_REJECTED)
 
 
 @app.command()
 def promote(
-    version: Annotated[str, typer.Option(help="Model version to promote to champion.")],
     reason: Annotated[str, typer.Option(help="Why: recorded in the audit trail.")],
+    version: Annotated[str | None, typer.Option(help="Model version to promote.")] = None,
+    from_alias: Annotated[
+        str | None, typer.Option(help="Promote the version with this alias, e.g. staging.")
+    ] = None,
     approve: Annotated[bool, typer.Option(help="Confirm the promotion.")] = False,
 ) -> None:
     """Approve a version that passed the gate: it becomes champion (release mode manual)."""
     from .release import workflow
 
-    workflow.promote(configuration.load_params(), version, approve=approve, reason=reason)
+    workflow.promote(
+        configuration.load_params(), version, approve=approve, reason=reason, from_alias=from_alias
+    )
 
 
 @app.command()
@@ -217,19 +228,70 @@ def data_init(
 @app.command()
 def monitor(
     current: Annotated[
-        Path,
-        typer.Option("--current", help="CSV or Parquet file with a window of production rows."),
-    ],
+        Path | None,
+        typer.Option(
+            "--current",
+            help="CSV or Parquet file with production rows (default: the prediction log).",
+        ),
+    ] = None,
 ) -> None:
     """Drift, data quality and performance of a window vs the reference; exit code = status.
 
-    0 ok, 3 drift, 4 degraded (data quality or performance), 5 not enough data.
+    Without --current: the served predictions of conf/monitor `window`, with feedback labels
+    and service health. 0 ok, 3 drift, 4 degraded (data quality or performance), 5 not enough
+    data.
     """
     from .monitoring import monitor as monitoring
     from .monitoring.report import EXIT_CODES
 
-    status = monitoring.run(configuration.load_params(), current)
+    config = configuration.load_params()
+    if current is None:
+        status = monitoring.run_from_log(config)
+    else:
+        status = monitoring.run(config, current)
     raise typer.Exit(EXIT_CODES[status])
+
+
+@feedback_app.command("import")
+def feedback_import(
+    path: Annotated[
+        Path, typer.Argument(help="CSV (request_id,label[,record]) or Label Studio JSON export.")
+    ],
+) -> None:
+    """Store true labels of served predictions; all must fit the target's schema."""
+    from .feedback import jobs
+
+    jobs.import_labels(configuration.load_params(), path)
+
+
+@feedback_app.command("export-review")
+def feedback_export_review(
+    to: Annotated[Path, typer.Option(help="File to write (.json for Label Studio, .csv).")],
+    fmt: Annotated[str, typer.Option("--format", help="labelstudio or csv.")] = "labelstudio",
+) -> None:
+    """Export the least confident unlabelled predictions for people to label."""
+    from .feedback import jobs
+
+    if fmt not in ("labelstudio", "csv"):
+        raise ProjectError(f"--format must be labelstudio or csv, not {fmt!r}.")
+    jobs.export_review(configuration.load_params(), fmt, to)  # type: ignore[arg-type]
+
+
+@app.command()
+def retrain(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would happen; change nothing.")
+    ] = False,
+) -> None:
+    """Retrain on drift, a performance drop or an old champion, within guardrails; then gate.
+
+    Exits 0 when done or not needed, 3 when the gate rejected the challenger.
+    """
+    from .monitoring import retrain as retraining
+
+    status = retraining.run(configuration.load_params(), dry_run=dry_run)
+    if status == "rejected":
+        raise typer.Exit(retraining.EXIT_REJECTED)
 
 
 def main() -> None:

@@ -213,6 +213,20 @@ class PerformanceConfig(StrictModel):
     min_slice_rows: int = Field(default=5, ge=1)
 
 
+class LogWindowConfig(StrictModel):
+    """Which served predictions `monitor` judges when no --current file is given."""
+
+    last_rows: int | None = Field(default=5000, ge=1)
+    hours: float | None = Field(default=None, gt=0.0)
+
+
+class ReviewConfig(StrictModel):
+    """The human review queue: predictions the model was least sure of (`feedback/review.py`)."""
+
+    below_confidence: float = Field(default=0.6, gt=0.0, le=1.0)
+    max_items: int = Field(default=500, ge=1)
+
+
 class MonitorConfig(StrictModel):
     """`monitor`: a current window against the reference snapshot (`monitoring/`)."""
 
@@ -220,6 +234,8 @@ class MonitorConfig(StrictModel):
     drift: DriftConfig = DriftConfig()
     quality: QualityConfig = QualityConfig()
     performance: PerformanceConfig
+    window: LogWindowConfig = LogWindowConfig()
+    review: ReviewConfig = ReviewConfig()
 
 
 class PredictionLogConfig(StrictModel):
@@ -268,6 +284,17 @@ class ServeConfig(StrictModel):
         return self
 
 
+class RetrainConfig(StrictModel):
+    """`retrain`: when production evidence warrants a new model, and the guardrails around it."""
+
+    on_drift: bool = True
+    max_performance_drop: float = Field(default=0.05, ge=0.0)
+    max_champion_age_days: float = Field(default=90.0, gt=0.0)
+    min_new_labels: int = Field(default=50, ge=1)
+    cooldown_hours: float = Field(default=24.0, ge=0.0)
+    stale_lock_hours: float = Field(default=6.0, gt=0.0)
+
+
 class Config(StrictModel):
     """The whole composed configuration; one attribute per group in ``conf/``."""
 
@@ -281,6 +308,7 @@ class Config(StrictModel):
     release: ReleaseConfig
     monitor: MonitorConfig
     serve: ServeConfig | None = None
+    retrain: RetrainConfig = RetrainConfig()
 
     @model_validator(mode="after")
     def _metric_fits_task(self) -> Self:

@@ -264,8 +264,9 @@ def test_a_regressor_answers_without_probabilities(
 # Schema-driven fuzzing: values drawn from the OpenAPI types, plus hostile ones (NaN and
 # infinity cannot be sent as JSON by this client; they have their own tests above).
 ANYTHING = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers()),
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20), st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers()),
 )  # fmt: skip
 
 

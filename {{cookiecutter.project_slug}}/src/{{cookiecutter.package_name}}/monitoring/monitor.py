@@ -1,12 +1,13 @@
 """The `monitor` job: a current window against the reference snapshot, as a report and a status.
 
 ``assess`` is pure (DataFrames and config in, an ``Assessment`` out). ``run`` reads a batch
-file; ``monitor_window`` does everything after loading, so another source of windows (the
-prediction log) plugs in by handing it a DataFrame. A window without a ``prediction`` column
+file, ``run_from_log`` the prediction log joined with feedback labels (plus service health);
+``monitor_window`` does everything after loading. A window without a ``prediction`` column
 is scored with the trained model first, so prediction drift and performance are always there.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,13 @@ def _report_dir(now: datetime) -> Path:
     return directory
 
 
-def monitor_window(config: Config, window: pd.DataFrame, *, source: str) -> Status:
+def monitor_window(
+    config: Config,
+    window: pd.DataFrame,
+    *,
+    source: str,
+    health: Sequence[dict[str, Any]] | None = None,
+) -> Status:
     """Score, assess and report one window, whatever it was loaded from."""
     if not paths.SCORED_REFERENCE.is_file():
         raise ProjectError(
@@ -178,6 +185,8 @@ def monitor_window(config: Config, window: pd.DataFrame, *, source: str) -> Stat
         source=source,
         created_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
+    if health is not None:
+        assessment = replace(assessment, health=tuple(health))
     directory = _report_dir(now)
     document = report.to_json(assessment, str(directory))
     report.write(document, directory, config.data.name)
@@ -192,3 +201,21 @@ def monitor_window(config: Config, window: pd.DataFrame, *, source: str) -> Stat
 def run(config: Config, current_path: Path) -> Status:
     """Monitor a batch file (CSV or Parquet) of production rows."""
     return monitor_window(config, read_table(current_path), source=str(current_path))
+
+
+def run_from_log(config: Config) -> Status:
+    """Monitor the served predictions of the configured window, with their feedback labels."""
+    from ..feedback.store import FeedbackStore, log_path, store_path
+    from .health import service_health
+    from .production import describe, served_rows, split_window, with_labels
+
+    path = log_path(config)
+    if not path.is_file():
+        raise ProjectError(
+            f"{path}: no prediction log yet. Serve the model (`make serve`) or pass --current FILE."
+        )
+    served = served_rows(path, config.monitor.window)
+    labels = FeedbackStore(store_path(path)).labels()
+    window, meta = split_window(with_labels(served, labels, config.data.target), config.data)
+    source = describe(path, config.monitor.window)
+    return monitor_window(config, window, source=source, health=service_health(meta))

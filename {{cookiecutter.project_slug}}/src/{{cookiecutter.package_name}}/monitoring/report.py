@@ -25,6 +25,8 @@ Schema version 1 (a change that removes or renames a key bumps ``schema_version`
                     missing_rate_change, out_of_range_rate, unseen_rate, problems}] | null
     performance     labelled_rows, judged, metric, baseline, current {metric: value},
                     relative_drop, degraded, slices [...] | null
+    service_health  per model_version and arm: requests, rows, first, last,
+                    requests_per_minute, latency_ms_p50/p95/p99, error_rate | null (a file)
 """
 
 import html
@@ -74,6 +76,7 @@ class Assessment:
     prediction: FeatureDrift | None = None
     quality: Quality | None = None
     performance: Performance | None = None
+    health: tuple[dict[str, Any], ...] | None = None
 
 
 def _finite(value: float | None) -> float | None:
@@ -153,6 +156,7 @@ def to_json(assessment: Assessment, report_dir: str = "") -> dict[str, Any]:
         "prediction_drift": feature_json(assessment.prediction) if assessment.prediction else None,
         "quality": quality_json(assessment.quality) if assessment.quality else None,
         "performance": None if performance is None else asdict(performance),
+        "service_health": None if assessment.health is None else list(assessment.health),
     }
 
 
@@ -231,6 +235,15 @@ def to_prometheus(report: dict[str, Any], dataset: str) -> str:
             "performance",
             "The monitored metric on the labelled rows.",
             [({"metric": performance["metric"]}, performance["current"][performance["metric"]])],
+        )
+    health = report.get("service_health") or []
+    if health:
+        arms = [({"model_version": h["model_version"], "arm": h["arm"]}, h) for h in health]
+        gauge("requests", "Requests in the window.", [(k, h["requests"]) for k, h in arms])
+        gauge(
+            "latency_p95_ms",
+            "p95 request latency in the window.",
+            [(k, h["latency_ms_p95"]) for k, h in arms],
         )
     return "\n".join(lines) + "\n"
 
@@ -413,6 +426,18 @@ def _performance_section(performance: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _health_section(health: list[dict[str, Any]]) -> list[str]:
+    headers = ["version", "arm", "requests", "rows", "per minute", "p50 ms", "p95 ms", "p99 ms"]
+    rows = [
+        [_e(h["model_version"]), _e(h["arm"]), _num(h["requests"]), _num(h["rows"]),
+         _num(h["requests_per_minute"]), _num(h["latency_ms_p50"]), _num(h["latency_ms_p95"]),
+         _num(h["latency_ms_p99"])]
+        for h in health
+    ]  # fmt: skip
+    note = "<p class='muted'>Error rates: the API's /metrics (the log holds answered requests).</p>"
+    return ["<h2>Service health</h2>", _table(headers, rows), note]
+
+
 def to_html(report: dict[str, Any]) -> str:
     """One offline page: status and reasons, then drift, quality and performance sections."""
     status = report["status"]
@@ -451,6 +476,8 @@ def to_html(report: dict[str, Any]) -> str:
         parts.extend(_quality_section(report["quality"]))
     if report["performance"] is not None:
         parts.extend(_performance_section(report["performance"]))
+    if report.get("service_health"):
+        parts.extend(_health_section(report["service_health"]))
     thresholds = json.dumps(report["thresholds"], indent=2)
     parts.extend(["<h2>Thresholds</h2>", f"<pre>{_e(thresholds)}</pre>", "</body></html>"])
     return "\n".join(parts) + "\n"

@@ -50,6 +50,8 @@ def register(config: Config) -> Version:
         try:
             run = registry.client.get_run(trained["run_id"])
         except mlflow.exceptions.MlflowException as error:
+            if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise  # an unreachable server is reported by `reachable`
             raise ProjectError(
                 f"run {trained['run_id']} (models/run.json) is not in the tracking store at "
                 f"{config.mlflow.effective_tracking_uri}: train against this store first."
@@ -167,8 +169,13 @@ def write_card(
     return paths.MODEL_CARD
 
 
-def gate(config: Config) -> Decision:
-    """Compare challenger and champion; record the decision; promote in auto mode."""
+def gate(config: Config, *, hold: bool = False) -> Decision:
+    """Compare challenger and champion; record the decision; promote in auto mode.
+
+    ``hold`` never promotes, whatever the mode: a passing challenger gets ``staging`` and waits
+    for `promote` (a CD pipeline with an approval step uses it).
+    """
+    mode = "manual" if hold else config.release.mode
     with reachable(config.mlflow):
         registry = Registry(config.mlflow)
         challenger = registry.by_alias(CHALLENGER)
@@ -186,7 +193,7 @@ def gate(config: Config) -> Decision:
             "model": registry.name,
             "challenger": challenger.version,
             "champion": champion.version if champion else None,
-            "mode": config.release.mode,
+            "mode": mode,
             "decided_at": now(),
             **measure.as_json(decision.as_dict()),
             "holdouts": evidence,
@@ -207,7 +214,7 @@ def gate(config: Config) -> Decision:
         )
         if decision.passed:
             registry.point(STAGING, challenger)
-            if config.release.mode == "auto":
+            if mode == "auto":
                 promote_version(
                     registry,
                     registry.version(challenger.version),
@@ -217,7 +224,7 @@ def gate(config: Config) -> Decision:
                 registry.tag(challenger, {"release.status": "awaiting_approval"})
         write_card(config, registry, challenger, decision, evidence)
     print(f"gate for version {challenger.version}: {decision.reason}")
-    if decision.passed and config.release.mode == "manual":
+    if decision.passed and mode == "manual":
         print(
             f"awaiting approval: promote with `promote --version {challenger.version} --approve "
             '--reason "..."`'
@@ -250,18 +257,28 @@ def promote_version(registry: Registry, version: Version, reason: str) -> None:
     )
 
 
-def promote(config: Config, number: str, *, approve: bool, reason: str) -> None:
-    """A person's approval of a version that passed the gate (release mode manual)."""
+def promote(
+    config: Config, number: str | None, *, approve: bool, reason: str, from_alias: str | None = None
+) -> None:
+    """A person's approval of a version that passed the gate: by number, or by its alias."""
     if not approve:
         raise ProjectError("promotion changes production: confirm with --approve.")
     if not reason.strip():
         raise ProjectError('say why in --reason "...": it goes into the audit trail.')
+    if (number is None) == (from_alias is None):
+        raise ProjectError("name the version to promote: --version N or --from-alias staging.")
     with reachable(config.mlflow):
         registry = Registry(config.mlflow)
-        version = registry.version(number)
+        if from_alias is not None:
+            found = registry.by_alias(from_alias)
+            if found is None:
+                raise ProjectError(f"no version has the alias '{from_alias}': nothing to promote.")
+            version = found
+        else:
+            version = registry.version(str(number))
         if version.tags.get("gate.passed") != "true":
             why = version.tags.get("gate.reason", "the gate has not run for it")
-            raise ProjectError(f"version {number} has not passed the gate ({why}).")
+            raise ProjectError(f"version {version.version} has not passed the gate ({why}).")
         promote_version(registry, version, reason)
 
 

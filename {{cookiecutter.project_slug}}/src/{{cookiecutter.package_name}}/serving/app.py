@@ -28,10 +28,12 @@ from typing import Any
 import anyio
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from ..config import Config, ServeConfig
+from ..config import ColumnSpec, Config, ServeConfig
 from ..errors import ConfigError
+from ..feedback.labels import check_label
+from ..feedback.store import FeedbackStore, Label, logged_keys, store_path
 from ..release.export import Bundle
 from .metrics import ServingMetrics
 from .prediction_log import Entry, PredictionLog
@@ -42,6 +44,7 @@ from .schema import PredictRequestBase, Problem, columns_of, problems, request_m
 logger = logging.getLogger(__name__)
 Loader = Callable[[str], Bundle]
 ADMIN_TOKEN_VARIABLE = "SERVE_ADMIN_TOKEN"  # noqa: S105 (the name of a variable, not a secret)
+FEEDBACK_LOOKUPS = 3
 JSON = "application/json"
 
 
@@ -320,6 +323,7 @@ def create_app(settings: ServeConfig, loader: Loader) -> FastAPI:
     app.add_middleware(RequestMetrics, server=server)
     add_prediction_route(app, server)
     add_operation_routes(app, server)
+    add_feedback_route(app, server)
     app.openapi = lambda: openapi(app, server)  # type: ignore[method-assign]
     return app
 
@@ -414,6 +418,46 @@ def add_operation_routes(app: FastAPI, server: Server) -> None:
             return Response(json.dumps({"detail": message}), 503, media_type=JSON)
         app.openapi_schema = None  # the request schema may have changed
         return Response(json.dumps(versions), 200, media_type=JSON)
+
+
+class FeedbackRequest(BaseModel):
+    """The true label of one served record (``record`` indexes a multi-record request)."""
+
+    request_id: str
+    label: str | float
+    record: int = Field(default=0, ge=0)
+
+
+def add_feedback_route(app: FastAPI, server: Server) -> None:
+    """POST /feedback: ground truth for monitoring (performance) and the next retrain."""
+    log = Path(server.settings.log.path)
+    store = FeedbackStore(store_path(log))
+
+    @app.post("/feedback", status_code=201, responses={404: {}, 422: {}})
+    async def feedback(body: FeedbackRequest) -> Response:
+        """Store a label; 404 for an unknown request id, 422 for a label the target forbids."""
+        deployment = server.deployment
+        if deployment is None:
+            return Response(status_code=503)
+        target = deployment.champion.bundle.metadata.get("target_schema")
+        value, problem = body.label, None
+        if target:
+            value, problem = check_label(body.label, ColumnSpec.model_validate(target))
+        if value is None:
+            found = [Problem("label", "target_schema", problem or "not allowed")]
+            return problem_response(422, body.request_id, found)
+        key = (body.request_id, body.record)
+        for attempt in range(FEEDBACK_LOOKUPS):  # the log writer may lag a fresh prediction
+            if key in await anyio.to_thread.run_sync(logged_keys, log, [key]):
+                break
+            await asyncio.sleep(0.2 * (attempt + 1))
+        else:
+            detail = f"no served prediction with request id {body.request_id} record {body.record}"
+            return Response(json.dumps({"detail": detail}), 404, media_type=JSON)
+        label = Label(body.request_id, value, body.record, source="api")
+        await anyio.to_thread.run_sync(store.add, [label])
+        answer = {"request_id": body.request_id, "record": body.record, "label": value}
+        return Response(json.dumps(answer), 201, media_type=JSON)
 
 
 def openapi(app: FastAPI, server: Server) -> dict[str, Any]:

@@ -151,5 +151,6 @@ class Predictor:
         return self._scores(self._estimator, np.hstack(parts))
 
     def score_frame(self, frame: pd.DataFrame) -> Scores:
-        """Score a DataFrame through the pipeline itself (its columns are selected by name)."""
-        return self._scores(self.pipeline, frame[self.feature_columns])
+        """Score a DataFrame through the pipeline's own steps, transforming it only once."""
+        inputs = self.pipeline[:-1].transform(frame[self.feature_columns])
+        return self._scores(self._estimator, inputs)

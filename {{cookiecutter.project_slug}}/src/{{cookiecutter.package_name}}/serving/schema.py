@@ -102,8 +102,7 @@ def problems(error: ValidationError) -> list[Problem]:
         rule = RULES.get(item["type"], "type" if item["type"].endswith("_type") else item["type"])
         if rule in {"type", "categories"} and item.get("input", "") is None:
             rule = "required"  # null where the schema allows no missing value
-        loc = tuple(part for part in item["loc"] if not isinstance(part, str) or "[" not in part)
-        found.append(Problem(_location(loc), rule, item["msg"]))
+        found.append(Problem(_location(item["loc"]), rule, item["msg"]))
     return found
 
 

@@ -1,0 +1,261 @@
+"""Serving benchmark: prints figures, asserts nothing (these machines are noisy).
+
+One run, one model (the champion bundle of a generated project), one load generator (`wrk`,
+compiled, on 127.0.0.1), one process per server, the same single-record request:
+
+1. the generated API (`<package> serve`, prediction log on);
+2. `mlflow models serve` on the same MLflow model (`dataframe_records` input);
+3. a no-op FastAPI endpoint that reads the body and returns a constant: the ceiling.
+
+at a few concurrencies: requests/s and p50/p99 latency. Then batch scoring: `predict`'s
+`score_file` (read Parquet, validate, score with probabilities, write Parquet) against a bare
+`pipeline.predict` on the same rows, in memory and with the same read and write around it.
+Targets: the API at >= 2x the throughput of `mlflow models serve`; batch within 10% of bare.
+
+Needs `wrk` (Debian/Ubuntu: `apt-get install -y wrk`). Run from the template root:
+`uv run python benchmarks/serving_benchmark.py [--project PATH] [--duration 10]`; without
+`--project` it renders the template and runs setup, pipeline and release first (minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+from uv import find_uv_bin
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+PACKAGE = "penguins_ml"
+CONCURRENCIES = (1, 8, 32)
+RECORD = {
+    "island": "Biscoe",
+    "bill_length_mm": 46.1,
+    "bill_depth_mm": 13.2,
+    "flipper_length_mm": 211.0,
+    "body_mass_g": 4500.0,
+    "sex": "female",
+}
+NOOP_APP = """
+from fastapi import FastAPI, Request, Response
+
+app = FastAPI()
+
+
+@app.post("/predict")
+async def predict(request: Request) -> Response:
+    await request.body()
+    return Response('{"prediction": "Adelie"}', media_type="application/json")
+"""
+BATCH = f"""
+import json, sys, time
+from pathlib import Path
+import pandas as pd
+from {PACKAGE}.release.export import load_bundle
+from {PACKAGE}.serving.batch import score_file
+
+bundle = load_bundle(sys.argv[1], None)
+rows = int(sys.argv[2])
+work = Path(sys.argv[3])
+test = pd.read_parquet("data/processed/test.parquet")
+frame = pd.concat([test] * (rows // len(test) + 1), ignore_index=True).head(rows)
+source = work / "batch.parquet"
+frame.to_parquet(source, index=False)
+features = bundle.metadata["feature_columns"]
+
+
+def best(run, repeat=3):
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def bare_memory():
+    bundle.pipeline.predict(frame[features])
+
+
+def bare_io():
+    data = pd.read_parquet(source)
+    scored = data.assign(prediction=bundle.pipeline.predict(data[features]))
+    scored.to_parquet(work / "bare.parquet")
+
+
+def batch():
+    score_file(bundle, source, work / "scored.parquet", chunk_rows=50_000, progress=False)
+
+
+print(json.dumps(
+    {{
+        "rows": rows,
+        "bare_predict_in_memory_s": best(bare_memory),
+        "bare_read_predict_write_s": best(bare_io),
+        "batch_score_file_s": best(batch),
+    }}
+))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def sh(command: list[str], cwd: Path, env: dict[str, str]) -> str:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def prepare(work: Path, env: dict[str, str]) -> Path:
+    """Render, set up, train and release a project: the champion to serve."""
+    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work)))
+    for target in ("setup", "pipeline", "release"):
+        print(f"make {target} ...", flush=True)
+        sh(["make", target], project, env)
+    return project
+
+
+class Server:
+    """A server process on a free loopback port, ready when ``probe`` answers 200."""
+
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str], port: int,
+                 probe: str) -> None:  # fmt: skip
+        self.port = port
+        self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{probe}", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        sys.exit(f"{command[:3]} did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def wrk(port: int, path: str, body: str, connections: int, seconds: int, work: Path) -> dict:
+    """Requests/s, p50/p99 (ms) and errors of one wrk run."""
+    script = work / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(body)}\n"
+    )
+    threads = min(2, connections)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-s", str(script), f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    def millis(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": millis("50%"),
+        "p99_ms": millis("99%"),
+        "errors": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", type=Path, help="a generated project with a champion")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--batch-rows", type=int, default=500_000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: install it with `apt-get install -y wrk` (Debian/Ubuntu).")
+    work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    env["PATH"] = f"{Path(find_uv_bin()).parent}:{env['PATH']}"
+    env.pop("VIRTUAL_ENV", None)
+    project = args.project.resolve() if args.project else prepare(work, env)
+    venv_env = {**env, "PATH": f"{project / '.venv' / 'bin'}:{env['PATH']}"}
+    bundle = work / "bundle"
+    sh(["uv", "run", "--no-sync", PACKAGE, "export", "--to", str(bundle), "--force"], project, env)
+    (work / "noop.py").write_text(NOOP_APP)
+    ours, theirs = json.dumps({"records": [RECORD]}), json.dumps({"dataframe_records": [RECORD]})
+    servers = {
+        "generated API": (
+            [PACKAGE, "serve", f"serve.log.path={work / 'log.db'}", "--champion", str(bundle)],
+            project, "/ready", ours,
+        ),
+        "mlflow models serve": (
+            ["mlflow", "models", "serve", "-m", str(bundle / "model"), "--env-manager", "local",
+             "--host", "127.0.0.1"],
+            project, "/ping", theirs,
+        ),
+        "no-op FastAPI (ceiling)": (
+            ["python", "-m", "uvicorn", "noop:app", "--host", "127.0.0.1", "--no-access-log"],
+            work, "/docs", ours,
+        ),
+    }  # fmt: skip
+    results: dict[str, dict[int, dict]] = {}
+    for name, (command, cwd, probe, body) in servers.items():
+        port = free_port()
+        server = Server([*command, "--port", str(port)], cwd, venv_env, port, probe)
+        try:
+            wrk(port, "/predict" if "mlflow" not in name else "/invocations", body, 8, 2, work)
+            path = "/invocations" if "mlflow" in name else "/predict"
+            results[name] = {
+                c: wrk(port, path, body, c, args.duration, work) for c in CONCURRENCIES
+            }
+        finally:
+            server.stop()
+    print(f"\nOnline, one process each, wrk on loopback, {args.duration} s per cell:")
+    print(f"{'server':26} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name, cells in results.items():
+        for concurrency, cell in cells.items():
+            print(f"{name:26} {concurrency:>4} {cell['rps']:>8.0f} {cell['p50_ms']:>8.2f} "
+                  f"{cell['p99_ms']:>8.2f} {cell['errors']:>8}")  # fmt: skip
+    for concurrency in CONCURRENCIES:
+        ratio = results["generated API"][concurrency]["rps"] / max(
+            results["mlflow models serve"][concurrency]["rps"], 1e-9
+        )
+        print(
+            f"generated API / mlflow models serve at {concurrency:>2}: {ratio:.2f}x (target >= 2)"
+        )
+    out = sh(["uv", "run", "--no-sync", "python", "-c", BATCH, str(bundle), str(args.batch_rows),
+              str(work)], project, env)  # fmt: skip
+    figures = json.loads(out.strip().splitlines()[-1])
+    rows = figures["rows"]
+    print(f"\nBatch, {rows} rows, best of 3:")
+    for key in ("bare_predict_in_memory_s", "bare_read_predict_write_s", "batch_score_file_s"):
+        print(f"  {key:28} {figures[key]:7.3f} s  {rows / figures[key]:>12,.0f} rows/s")
+    overhead = figures["batch_score_file_s"] / figures["bare_read_predict_write_s"] - 1
+    print(f"  score_file vs bare read+predict+write: {overhead:+.1%} (target within 10%)")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,390 @@
+"""The `retrain` job: production evidence in, a gated challenger (or a reason why not) out.
+
+``decide`` is pure: the latest monitoring report, the registry's dates and the count of new
+labels in; triggers and blocking guardrails out. When it says go, ``execute`` appends the
+labelled production rows to the raw data file (features from the prediction log, labels from
+the feedback store, checked against the schema), tracks the new version with ``dvc add``, runs
+``dvc repro``, registers the challenger and runs the release gate, which promotes only when
+the challenger passes (auto mode) or leaves it awaiting approval (manual mode).
+
+All or nothing: the raw file, its ``.dvc`` file, ``dvc.lock``, the pipeline's small outputs and
+the registry's aliases are saved first and put back if any step fails, and the labels are
+marked as used only at the end. Every run leaves ``reports/retrain_request.json``.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import paths
+from ..config import Config, DataConfig, RetrainConfig
+from ..data.validation import check_frame
+from ..errors import DataValidationError, ProjectError
+from ..files import atomic_path, read_json, read_table, write_json, write_table
+from . import lock
+from .monitor import LATEST
+
+REQUEST = Path("reports/retrain_request.json")
+LOCK = Path("reports/retrain.lock")
+DVC_LOCK = Path("dvc.lock")
+SCHEMA_VERSION = 1
+EXIT_REJECTED = 3  # as `gate`: the challenger was not good enough
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The facts a decision is taken on; ``None`` where there is nothing to read."""
+
+    monitor_report: str | None = None
+    monitor_status: str | None = None
+    monitored_at: str | None = None
+    dataset_drift: bool = False
+    drifted_features: tuple[str, ...] = ()
+    performance_drop: float | None = None
+    champion_version: str | None = None
+    champion_age_days: float | None = None
+    hours_since_newest_version: float | None = None
+    new_labels: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    triggers: tuple[str, ...]
+    blocked_by: tuple[str, ...]
+
+    @property
+    def retrain(self) -> bool:
+        return bool(self.triggers) and not self.blocked_by
+
+
+def decide(evidence: Evidence, config: RetrainConfig) -> Decision:
+    """Any trigger starts a retrain; every guardrail must let it through."""
+    triggers = []
+    if config.on_drift and evidence.dataset_drift:
+        features = ", ".join(evidence.drifted_features)
+        triggers.append(f"dataset drift in {evidence.monitor_report} ({features})")
+    drop = evidence.performance_drop
+    if drop is not None and drop > config.max_performance_drop:
+        triggers.append(
+            f"performance drop {drop:.1%} > retrain.max_performance_drop "
+            f"{config.max_performance_drop:.1%}"
+        )
+    age = evidence.champion_age_days
+    if age is not None and age > config.max_champion_age_days:
+        triggers.append(
+            f"champion version {evidence.champion_version} is {age:.0f} days old "
+            f"> retrain.max_champion_age_days {config.max_champion_age_days:g}"
+        )
+    blocked = []
+    if evidence.new_labels < config.min_new_labels:
+        blocked.append(
+            f"not enough new labels: {evidence.new_labels} labelled production rows "
+            f"< retrain.min_new_labels {config.min_new_labels}"
+        )
+    since = evidence.hours_since_newest_version
+    if since is not None and since < config.cooldown_hours:
+        blocked.append(
+            f"cool-down: the newest model version is {since:.1f} h old "
+            f"< retrain.cooldown_hours {config.cooldown_hours:g}"
+        )
+    return Decision(tuple(triggers), tuple(blocked) if triggers else ())
+
+
+def monitoring_facts(report: dict[str, Any] | None) -> dict[str, Any]:
+    """What `decide` needs from a monitoring report (schema version 1)."""
+    if report is None:
+        return {}
+    drift = report.get("dataset_drift") or {}
+    performance = report.get("performance") or {}
+    return {
+        "monitor_report": report.get("report_dir") or str(LATEST),
+        "monitor_status": report.get("status"),
+        "monitored_at": report.get("created_at"),
+        "dataset_drift": bool(drift.get("drifted")),
+        "drifted_features": tuple(drift.get("drifted_features", ())),
+        "performance_drop": performance.get("relative_drop") if performance.get("judged") else None,
+    }
+
+
+def time_values(timestamps: pd.Series, data: DataConfig) -> pd.Series | None:
+    """The time column of production rows, from when they were served.
+
+    A datetime column gets the timestamp; a numeric one the year when its range is a year's
+    (max <= 9999, as in the example data), else seconds since 1970.
+    """
+    if data.time_column is None:
+        return None
+    spec = data.columns[data.time_column]
+    if spec.type == "datetime":
+        return timestamps.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if spec.max is not None and spec.max <= 9999:
+        return timestamps.dt.year
+    return timestamps.astype("int64") // 10**9
+
+
+def production_rows(labelled: pd.DataFrame, data: DataConfig) -> pd.DataFrame:
+    """Served rows with their labels as raw-data rows: every schema column, in schema order."""
+    rows = pd.DataFrame(index=labelled.index)
+    for name in data.columns:
+        rows[name] = labelled[name] if name in labelled.columns else None
+    times = time_values(labelled["timestamp"], data) if data.time_column else None
+    if times is not None and data.time_column not in labelled.columns:
+        rows[data.time_column] = times
+    return rows.reset_index(drop=True)
+
+
+def new_labelled(config: Config) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
+    """Labelled production rows not in the training data yet, and their feedback keys."""
+    from ..feedback.store import FeedbackStore, log_path, store_path
+    from .production import KEYS, served_rows, with_labels
+
+    path = log_path(config)
+    labels = FeedbackStore(store_path(path)).labels(untrained_only=True)
+    if labels.empty:
+        return pd.DataFrame(), []
+    served = served_rows(path)
+    joined = with_labels(served, labels, config.data.target)
+    joined = joined[joined[config.data.target].notna()]
+    keys = list(zip(*(joined[key] for key in KEYS), strict=True))
+    return production_rows(joined, config.data), [(str(r), int(i)) for r, i in keys]
+
+
+def registry_facts(config: Config) -> dict[str, Any]:
+    """The champion's version and age, and the hours since the newest version was registered."""
+    from ..release.registry import CHAMPION, Registry, reachable
+
+    with reachable(config.mlflow):
+        registry = Registry(config.mlflow)
+        if not registry.exists():
+            return {}
+        found = registry.client.search_model_versions(f"name = '{registry.name}'")
+        created = {str(v.version): int(v.creation_timestamp) / 1000 for v in found}
+        champion = registry.by_alias(CHAMPION)
+    now = time.time()
+    facts: dict[str, Any] = {}
+    if created:
+        facts["hours_since_newest_version"] = (now - max(created.values())) / HOUR
+    if champion is not None and champion.version in created:
+        facts["champion_version"] = champion.version
+        facts["champion_age_days"] = (now - created[champion.version]) / (24 * HOUR)
+    return facts
+
+
+def read_aliases(config: Config) -> dict[str, str]:
+    from ..release.registry import Registry, reachable
+
+    with reachable(config.mlflow):
+        registry = Registry(config.mlflow)
+        if not registry.exists():
+            return {}
+        model = registry.client.get_registered_model(registry.name)
+        return {str(alias): str(version) for alias, version in model.aliases.items()}
+
+
+def restore_aliases(config: Config, aliases: dict[str, str]) -> None:
+    """Point every alias where it pointed before; drop the ones that did not exist."""
+    from ..release.registry import Registry, reachable
+
+    current = read_aliases(config)
+    with reachable(config.mlflow):
+        registry = Registry(config.mlflow)
+        for alias in set(current) - set(aliases):
+            registry.client.delete_registered_model_alias(registry.name, alias)
+        for alias, version in aliases.items():
+            if current.get(alias) != version:
+                registry.client.set_registered_model_alias(registry.name, alias, version)
+
+
+def dvc(*args: str) -> None:
+    """Run a DVC command in this environment; its output goes to the terminal."""
+    result = subprocess.run([sys.executable, "-m", "dvc", *args], check=False)
+    if result.returncode != 0:
+        raise ProjectError(f"`dvc {' '.join(args)}` failed (exit code {result.returncode}).")
+
+
+def append_rows(path: Path, rows: pd.DataFrame) -> int:
+    """Append to the raw file atomically; a CSV keeps its bytes and gets lines at the end."""
+    existing = read_table(path)
+    rows = rows.reindex(columns=existing.columns)
+    if path.suffix == ".csv":
+        original = path.read_bytes()
+        separator = b"" if not original or original.endswith(b"\n") else b"\n"
+        added = rows.to_csv(index=False, header=False).encode()
+        with atomic_path(path) as temporary:
+            temporary.write_bytes(original + separator + added)
+    else:
+        write_table(pd.concat([existing, rows], ignore_index=True), path)
+    return len(existing)
+
+
+def saved_files(config: Config) -> list[Path]:
+    """What a failed retrain puts back: data, its DVC pointer, the lock file, small outputs."""
+    data = Path(config.data.path)
+    return [
+        data, data.with_name(data.name + ".dvc"), DVC_LOCK, paths.TRAIN_RUN,
+        paths.TRAIN_METRICS, paths.METRICS, paths.SLICES, paths.VALIDATION_REPORT,
+    ]  # fmt: skip
+
+
+def save(files: Sequence[Path], backup: Path) -> dict[Path, Path | None]:
+    saved: dict[Path, Path | None] = {}
+    for index, path in enumerate(files):
+        saved[path] = None
+        if path.is_file():
+            saved[path] = backup / f"{index}-{path.name}"
+            shutil.copy2(path, saved[path])
+    return saved
+
+
+def restore(saved: dict[Path, Path | None]) -> None:
+    """Put every saved file back (atomically) and remove the ones that did not exist."""
+    for path, copy in saved.items():
+        if copy is None:
+            path.unlink(missing_ok=True)
+            continue
+        with atomic_path(path) as temporary:
+            shutil.copy2(copy, temporary)
+
+
+def execute(config: Config, rows: pd.DataFrame, keys: list[tuple[str, int]]) -> dict[str, Any]:
+    """Add the rows as a new data version, rebuild, register, gate; undo everything on failure."""
+    from ..feedback.store import FeedbackStore, log_path, now, store_path
+    from ..release import workflow
+
+    data = Path(config.data.path)
+    aliases = read_aliases(config)
+    with tempfile.TemporaryDirectory(prefix="retrain-backup-") as backup:
+        saved = save(saved_files(config), Path(backup))
+        try:
+            rows_before = append_rows(data, rows)
+            dvc("add", str(data))
+            dvc("repro")
+            version = workflow.register(config)
+            decision = workflow.gate(config)
+            FeedbackStore(store_path(log_path(config))).mark_trained(keys, now())
+        except BaseException:
+            restore(saved)
+            restore_aliases(config, aliases)
+            subprocess.run([sys.executable, "-m", "dvc", "checkout", "--force", "--quiet"],
+                           check=False)  # fmt: skip
+            print(f"retrain failed: {data}, its .dvc file, dvc.lock and the aliases are restored")
+            raise
+    if not decision.passed:
+        status = "rejected"
+    else:
+        status = "promoted" if config.release.mode == "auto" else "awaiting_approval"
+    return {
+        "status": status,
+        "detail": decision.reason,
+        "data": {"path": str(data), "rows_before": rows_before, "rows_added": len(rows)},
+        "challenger": version.version,
+    }
+
+
+def document(
+    evidence: Evidence, decision: Decision, outcome: dict[str, Any], *, started: str, dry_run: bool
+) -> dict[str, Any]:
+    """The retrain request: why (triggers, guardrails), on what evidence, and what happened."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "requested_at": started,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "dry_run": dry_run,
+        "decision": {
+            "retrain": decision.retrain,
+            "triggers": list(decision.triggers),
+            "blocked_by": list(decision.blocked_by),
+        },
+        "evidence": asdict(evidence),
+        "outcome": outcome,
+    }
+
+
+def gather(config: Config) -> tuple[Evidence, pd.DataFrame, list[tuple[str, int]]]:
+    """Read every fact `decide` needs, and the rows a retrain would add."""
+    report = read_json(LATEST) if LATEST.is_file() else None
+    rows, keys = new_labelled(config)
+    facts = {**monitoring_facts(report), **registry_facts(config), "new_labels": len(rows)}
+    return Evidence(**facts), rows, keys
+
+
+def check_rows(rows: pd.DataFrame, data: DataConfig) -> None:
+    """New rows must pass the same schema as the raw data, before anything is changed."""
+    violations = check_frame(rows, data)
+    if violations:
+        lines = "\n".join(f"  - {violation.describe()}" for violation in violations)
+        raise DataValidationError(
+            f"the labelled production rows break the schema in conf/data; nothing changed:\n{lines}"
+        )
+
+
+def report_outcome(request: dict[str, Any], *, write: bool) -> None:
+    outcome = request["outcome"]
+    print(f"retrain: {outcome['status']}" + (f" ({outcome['detail']})" if outcome["detail"] else ""))
+    for reason in request["decision"]["triggers"]:
+        print(f"  trigger: {reason}")
+    for reason in request["decision"]["blocked_by"]:
+        print(f"  blocked: {reason}")
+    if write:
+        write_json(request, REQUEST)
+        print(f"request: {REQUEST}")
+    else:
+        print(json.dumps(request, indent=2))
+
+
+def run(config: Config, *, dry_run: bool = False) -> str:
+    """Decide and, unless ``dry_run`` or blocked, retrain; return the outcome's status."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    stale_after = timedelta(hours=config.retrain.stale_lock_hours)
+    if dry_run:
+        evidence, rows, _ = gather(config)
+        decision = decide(evidence, config.retrain)
+        holder = lock.active_holder(LOCK, stale_after=stale_after)
+        if holder is not None and decision.triggers:
+            blocked = (*decision.blocked_by, f"lock: a retrain is running ({holder.describe()})")
+            decision = Decision(decision.triggers, blocked)
+        detail = "would retrain" if decision.retrain else "would not retrain"
+        outcome = {"status": "dry_run", "detail": f"{detail}; nothing was changed"}
+        report_outcome(document(evidence, decision, outcome, started=started, dry_run=True),
+                       write=False)  # fmt: skip
+        return "dry_run"
+    try:
+        with lock.exclusive(LOCK, stale_after=stale_after):
+            return _run_locked(config, started)
+    except lock.LockHeldError as held:
+        print(f"retrain: blocked (lock: another retrain is running, {held.holder.describe()})")
+        return "blocked"
+
+
+def _run_locked(config: Config, started: str) -> str:
+    evidence, rows, keys = gather(config)
+    decision = decide(evidence, config.retrain)
+    if not decision.retrain:
+        status = "blocked" if decision.blocked_by else "not_needed"
+        detail = "" if decision.triggers else "no drift, no performance drop, champion young"
+        request = document(evidence, decision, {"status": status, "detail": detail},
+                           started=started, dry_run=False)  # fmt: skip
+        report_outcome(request, write=True)
+        return status
+    try:
+        check_rows(rows, config.data)
+        outcome = execute(config, rows, keys)
+    except Exception as error:
+        failed = {"status": "failed", "detail": str(error).splitlines()[0][:500]}
+        report_outcome(document(evidence, decision, failed, started=started, dry_run=False),
+                       write=True)  # fmt: skip
+        raise
+    report_outcome(document(evidence, decision, outcome, started=started, dry_run=False),
+                   write=True)  # fmt: skip
+    return str(outcome["status"])
