@@ -18,7 +18,7 @@ from uv import find_uv_bin
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 BUILD = TEMPLATE / "build"
-STEPS = (["make", "setup"], ["make", "pipeline"])
+STEPS = (["make", "setup"], ["make", "pipeline"], ["make", "release"])
 
 
 def step(command: list[str], cwd: Path, env: dict[str, str]) -> None:
@@ -47,21 +47,27 @@ def main() -> int:
         print(f"\nFAILED: {' '.join(error.cmd)} exited {error.returncode}", file=sys.stderr)
         return 1
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    gate = json.loads((project / "reports" / "gate.json").read_text())
     where = project.relative_to(TEMPLATE)
+    package = project.name.replace("-", "_")
     print(
         f"""
 The generated project ran end to end: {where}
 
 Test metrics (reports/metrics.json): {json.dumps(metrics["test"])}
+Registered model: {gate["model"]} version {gate["challenger"]}, gate {gate["reason"]}
 
 Where to look:
   cd {where}
   make metrics              # DVC metrics; reports/slices.json has the per-slice table
   make mlflow-ui            # every run, its params, metrics, plots and model: http://127.0.0.1:5000
   make plots                # DVC plots -> dvc_plots/index.html
+  make history              # registry versions, aliases (champion, ...) and the audit trail
+  reports/model_card.md     # the model card of the registered version
 Next steps:
   uv run dvc exp run -S model=random_forest && uv run dvc exp show
-  uv run {project.name.replace("-", "_")} data init path/to/your.csv --target your_column
+  uv run {package} lineage models:/{package}@champion
+  uv run {package} data init path/to/your.csv --target your_column
 """
     )
     return 0
