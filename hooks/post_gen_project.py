@@ -32,6 +32,7 @@ def excluded_paths(options: Mapping[str, str]) -> list[str]:
         (f"{package_dir}/serving/metrics.py", not api),
         ("tests/serving/test_api.py", not api),
         ("tests/serving/test_router.py", not api),
+        ("tests/serving/test_feedback_api.py", not api),
         ("conf/serve", not api),
         ("conf/model/logistic_regression.yaml", task != "classification"),
         ("conf/model/ridge.yaml", task != "regression"),

@@ -1,8 +1,11 @@
-"""The generated CI files: schema-valid, linted, secure, and running only real Makefile targets.
+"""The generated CI/CD/CT files: schema-valid, linted, secure, running only real Makefile targets.
 
-Each provider's file is rendered once (with a non-default Python version, to prove it is
-templated) and checked offline with the validators pinned in the template's dev dependencies:
-check-jsonschema (all providers), actionlint and zizmor (GitHub Actions).
+Each provider's files are rendered once per include_docker value (with a non-default Python
+version, to prove it is templated) and checked offline with the validators pinned in the
+template's dev dependencies: check-jsonschema (all providers), actionlint and zizmor (GitHub
+Actions). Beyond validity: approval gates before production, a manually started rollback, a
+schedule for monitoring and retraining, least privilege, no secret printed, and a timeout and
+a concurrency rule on every job.
 """
 
 from __future__ import annotations
@@ -27,6 +30,15 @@ CI_FILES = {
     "gitlab": ".gitlab-ci.yml",
     "azure-devops": "azure-pipelines.yml",
 }
+# Every workflow file per provider: CI, CD (release -> staging -> approval -> production),
+# rollback and CT/CM. GitLab and Azure DevOps keep them in one file.
+GITHUB_FILES = {name: f".github/workflows/{name}.yml" for name in ("ci", "cd", "ct", "rollback")}
+WORKFLOW_FILES = {
+    "github": list(GITHUB_FILES.values()),
+    "gitlab": [CI_FILES["gitlab"]],
+    "azure-devops": [CI_FILES["azure-devops"]],
+}
+VARIANTS = [(provider, docker) for provider in CI_FILES for docker in ("yes", "no")]
 # check-jsonschema arguments per provider: the built-in schema plus the options its own
 # pre-commit hooks use (GitLab `!reference` tags, Azure template expressions, ECMAScript
 # regexes that Python's unicode mode rejects).
@@ -71,18 +83,19 @@ ZIZMOR = SCRIPTS / "zizmor"
 
 
 @pytest.fixture(scope="module")
-def render_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """Render the project for a CI provider, once per provider."""
-    projects: dict[str, Path] = {}
+def render_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Render the project for a CI provider (and include_docker), once per combination."""
+    projects: dict[tuple[str, str], Path] = {}
 
-    def get(provider: str) -> Path:
-        if provider not in projects:
-            projects[provider] = render(
-                tmp_path_factory.mktemp(f"ci-{provider}"),
+    def get(provider: str, docker: str = "yes") -> Path:
+        if (provider, docker) not in projects:
+            projects[provider, docker] = render(
+                tmp_path_factory.mktemp(f"ci-{provider}-docker-{docker}"),
                 ci_provider=provider,
+                include_docker=docker,
                 python_version=PYTHON_VERSION,
             )
-        return projects[provider]
+        return projects[provider, docker]
 
     return get
 
@@ -99,7 +112,7 @@ def provider(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def rendered(provider: str, render_for: Callable[[str], Path]) -> Path:
+def rendered(provider: str, render_for: Callable[..., Path]) -> Path:
     return render_for(provider)
 
 
@@ -242,7 +255,7 @@ def test_ci_never_runs_untrusted_pull_request_code_with_secrets(ci_file: Path) -
 
 
 @pytest.fixture(scope="module")
-def github(render_for: Callable[[str], Path]) -> Path:
+def github(render_for: Callable[..., Path]) -> Path:
     return render_for("github")
 
 
@@ -309,7 +322,7 @@ def test_github_publishes_the_metrics_diff_in_the_summary(github_workflow: dict[
 # --- GitLab and Azure DevOps ---------------------------------------------------------------
 
 
-def test_gitlab_runs_on_merge_requests_and_main(render_for: Callable[[str], Path]) -> None:
+def test_gitlab_runs_on_merge_requests_and_main(render_for: Callable[..., Path]) -> None:
     workflow = load(render_for("gitlab") / CI_FILES["gitlab"])
     conditions = " ".join(rule["if"] for rule in workflow["workflow"]["rules"])
     assert "merge_request_event" in conditions
@@ -317,22 +330,17 @@ def test_gitlab_runs_on_merge_requests_and_main(render_for: Callable[[str], Path
     assert workflow["workflow"]["auto_cancel"]["on_new_commit"] == "interruptible"
     assert workflow["default"]["interruptible"] is True
     assert workflow["default"]["timeout"]
-    jobs = {
-        name: job for name, job in workflow.items() if isinstance(job, dict) and "script" in job
-    }
-    assert jobs
-    for name, job in jobs.items():
-        assert METRICS_REPORT in job["artifacts"]["paths"], name
+    assert METRICS_REPORT in workflow["checks"]["artifacts"]["paths"]
 
 
-def test_azure_runs_on_pull_requests_and_main(render_for: Callable[[str], Path]) -> None:
+def test_azure_runs_on_pull_requests_and_main(render_for: Callable[..., Path]) -> None:
     workflow = load(render_for("azure-devops") / CI_FILES["azure-devops"])
     assert workflow["trigger"]["branches"]["include"] == ["main"]
     assert workflow["pr"]["branches"]["include"] == ["main"]
     assert workflow["pr"]["autoCancel"] == "true"
-    jobs = [job for stage in workflow["stages"] for job in stage["jobs"]]
-    assert jobs
-    for job in jobs:
+    ci_stage = workflow["stages"][0]
+    assert ci_stage["stage"] == "CI"
+    for job in ci_stage["jobs"]:
         assert int(job["timeoutInMinutes"]) <= 60
         checkout = next(step for step in job["steps"] if "checkout" in step)
         assert checkout["persistCredentials"] == "false"
@@ -342,3 +350,379 @@ def test_azure_runs_on_pull_requests_and_main(render_for: Callable[[str], Path])
             if step.get("task", "").startswith("PublishPipelineArtifact@")
         ]
         assert published == [METRICS_REPORT]
+
+
+# --- CD, rollback and CT/CM: every provider, with and without Docker ----------------------
+
+# The CD chain, in this order in every provider's files (other lines may come in between).
+CD_CHAIN = [
+    "make pipeline",
+    "make release-candidate",
+    "make export-staging",
+    "make deploy ENV=staging",
+    "make promote-staging",
+    "make deploy ENV=production",
+]
+CT_TARGETS = {"monitor-scheduled", "retrain", "predict"}
+# The only shell lines that are not `make`: CI plumbing, never project logic.
+PLUMBING = (
+    'cat reports/metrics_diff.md >> "$GITHUB_STEP_SUMMARY"',
+    "uv cache prune --ci",
+    "apk add --no-cache bash git make",
+    'echo "##vso[task.uploadsummary]',
+)
+SECRET_NAMES = (
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_URI",
+    "REGISTRY_PASSWORD",
+    "CI_REGISTRY_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "AZURE_STORAGE_CONNECTION_STRING",
+)
+SECRET_MACRO = re.compile(r"\$\((" + "|".join(SECRET_NAMES) + r")\)")
+PRINTS = re.compile(r"\b(echo|printf|print|cat|env|printenv|set -x)\b")
+
+
+@pytest.fixture(scope="module", params=VARIANTS, ids=[f"{p}-docker-{d}" for p, d in VARIANTS])
+def variant(
+    request: pytest.FixtureRequest, render_for: Callable[..., Path]
+) -> tuple[str, str, Path]:
+    provider, docker = request.param
+    return provider, docker, render_for(provider, docker)
+
+
+def variant_files(variant: tuple[str, str, Path]) -> dict[str, dict[Any, Any]]:
+    provider, _, project = variant
+    return {name: load(project / name) for name in WORKFLOW_FILES[provider]}
+
+
+def flatten(node: Any) -> Any:
+    """Azure: splice the items of `${{ if ... }}:` blocks into the list that holds them."""
+    if isinstance(node, list):
+        items: list[Any] = []
+        for item in node:
+            if (
+                isinstance(item, dict)
+                and len(item) == 1
+                and str(next(iter(item))).startswith("${{")
+            ):
+                items.extend(flatten(next(iter(item.values()))))
+            else:
+                items.append(flatten(item))
+        return items
+    if isinstance(node, dict):
+        return {key: flatten(value) for key, value in node.items()}
+    return node
+
+
+def gitlab_jobs(workflow: dict[Any, Any]) -> dict[str, dict[Any, Any]]:
+    return {
+        name: job
+        for name, job in workflow.items()
+        if isinstance(job, dict) and not name.startswith(".") and "stage" in job
+    }
+
+
+def azure_jobs(workflow: dict[Any, Any]) -> list[dict[Any, Any]]:
+    return [job for stage in flatten(workflow)["stages"] for job in stage["jobs"]]
+
+
+def azure_steps(job: dict[Any, Any]) -> list[dict[Any, Any]]:
+    if "steps" in job:
+        return list(job["steps"])
+    return list(job["strategy"]["runOnce"]["deploy"]["steps"])
+
+
+def test_workflow_files_match_their_schemas(variant: tuple[str, str, Path]) -> None:
+    provider, _, project = variant
+    for name in WORKFLOW_FILES[provider]:
+        run([sys.executable, "-m", "check_jsonschema", *SCHEMA_ARGS[provider], name], project)
+
+
+def test_workflow_files_are_fully_rendered(variant: tuple[str, str, Path]) -> None:
+    provider, _, project = variant
+    for name in WORKFLOW_FILES[provider]:
+        text = (project / name).read_text()
+        assert "{%" not in text and "{#" not in text, name
+        assert not re.search(r"(?<!\$)\{\{", text), name
+        assert "cookiecutter" not in text, name
+        assert "pull_request_target" not in text, name
+        assert f'"{PYTHON_VERSION}"' in text or name != WORKFLOW_FILES[provider][0], name
+
+
+def test_every_workflow_make_target_exists_and_is_phony(variant: tuple[str, str, Path]) -> None:
+    rules, phony = makefile_targets(variant[2] / "Makefile")
+    for name, workflow in variant_files(variant).items():
+        targets = set(ci_make_targets(workflow))
+        assert targets, f"{name} runs no make target"
+        assert targets <= rules, f"{name}: not in the Makefile: {sorted(targets - rules)}"
+        assert targets <= phony, f"{name}: not declared .PHONY: {sorted(targets - phony)}"
+
+
+def test_workflows_run_only_make_targets(variant: tuple[str, str, Path]) -> None:
+    for name, workflow in variant_files(variant).items():
+        for line in script_lines(workflow):
+            command = line.strip()
+            if command.startswith("make "):
+                assert not set(command) & set(";|&`$"), f"{name}: logic around make: {command}"
+                continue
+            assert command.startswith(PLUMBING), f"{name}: not a Makefile target: {command}"
+
+
+def test_cd_runs_the_release_chain_in_order(variant: tuple[str, str, Path]) -> None:
+    provider, docker, project = variant
+    lines = [
+        line.split("#")[0].strip()
+        for name in WORKFLOW_FILES[provider]
+        if name != CI_FILES["github"]
+        for line in script_lines(load(project / name))
+    ]
+    position = 0
+    for command in CD_CHAIN:
+        assert command in lines[position:], f"{command!r} missing or out of order in {lines}"
+        position = lines.index(command, position) + 1
+    image_steps = {"make docker-image", "make docker-push"}
+    if docker == "yes":
+        assert image_steps <= set(lines)
+    else:
+        assert not image_steps & set(lines)
+        assert "docker" not in " ".join(lines)
+
+
+def test_ct_monitors_retrains_and_scores(variant: tuple[str, str, Path]) -> None:
+    targets = {
+        target
+        for workflow in variant_files(variant).values()
+        for target in ci_make_targets(workflow)
+    }
+    assert targets >= CT_TARGETS | {"rollback", "registry-check"}
+
+
+def test_no_secret_is_printed(variant: tuple[str, str, Path]) -> None:
+    for name, workflow in variant_files(variant).items():
+        for line in script_lines(workflow):
+            assert "secrets." not in line, f"{name}: a secret pasted into a script: {line}"
+            if PRINTS.search(line):
+                assert not any(secret in line for secret in SECRET_NAMES), f"{name}: {line}"
+            assert not SECRET_MACRO.search(line), (
+                f"{name}: Azure secret macro in a script (map it with env:): {line}"
+            )
+
+
+def test_makefile_never_prints_a_secret(variant: tuple[str, str, Path]) -> None:
+    makefile = (variant[2] / "Makefile").read_text()
+    for line in makefile.splitlines():
+        if "| docker login" in line:
+            continue  # piped into `docker login --password-stdin`, never printed
+        for secret in SECRET_NAMES:
+            # Only its name, or a test of whether it is set; never its value on a printing line.
+            assert not re.search(rf"(echo|printf)[^|]*\$\$\{{?{secret}\b(?!:-\}})", line), line
+    assert "--password-stdin" in makefile or variant[1] == "no"
+
+
+def test_makefile_deploy_checks_the_environment(variant: tuple[str, str, Path]) -> None:
+    makefile = (variant[2] / "Makefile").read_text()
+    assert "DEPLOY_ENVS := staging production" in makefile
+    assert "export --alias staging --to $(EXPORT_DIR) --force" in makefile
+
+
+# --- GitHub Actions: cd.yml, ct.yml, rollback.yml ------------------------------------------
+
+GITHUB_VARIANTS = [docker for provider, docker in VARIANTS if provider == "github"]
+
+
+@pytest.fixture(
+    scope="module", params=GITHUB_VARIANTS, ids=[f"docker-{d}" for d in GITHUB_VARIANTS]
+)
+def github_variant(
+    request: pytest.FixtureRequest, render_for: Callable[..., Path]
+) -> tuple[str, Path]:
+    return str(request.param), render_for("github", request.param)
+
+
+def github_workflows(project: Path) -> dict[str, dict[Any, Any]]:
+    return {name: load(project / path) for name, path in GITHUB_FILES.items()}
+
+
+def triggers(workflow: dict[Any, Any]) -> dict[Any, Any]:
+    value = workflow.get("on", workflow.get(True))
+    assert isinstance(value, dict)
+    return value
+
+
+def test_github_workflows_pass_actionlint(github_variant: tuple[str, Path]) -> None:
+    run([str(ACTIONLINT), "-no-color", *GITHUB_FILES.values()], github_variant[1])
+
+
+def test_github_workflows_pass_zizmor(github_variant: tuple[str, Path]) -> None:
+    result = run(
+        [
+            *(str(ZIZMOR), "--offline", "--no-config", "--format", "json"),
+            *("--min-severity", "medium", *GITHUB_FILES.values()),
+        ],
+        github_variant[1],
+        check=False,
+    )
+    findings = json.loads(result.stdout)
+    summary = [(f["ident"], f["determinations"]["severity"], f["desc"]) for f in findings]
+    assert not findings, f"zizmor findings: {summary}\n{result.stderr}"
+    assert result.returncode == 0, result.stderr
+
+
+def test_github_workflows_are_pinned(github_variant: tuple[str, Path]) -> None:
+    for path in GITHUB_FILES.values():
+        for line in (github_variant[1] / path).read_text().splitlines():
+            if "uses:" in line:
+                assert re.search(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line)
+
+
+def test_github_jobs_least_privilege_timeouts_concurrency(github_variant: tuple[str, Path]) -> None:
+    docker, project = github_variant
+    allowed = {"contents": "read"} | ({"packages": "write"} if docker == "yes" else {})
+    for name, workflow in github_workflows(project).items():
+        if name != "ci":
+            assert workflow["permissions"] == {}, name
+            assert workflow["concurrency"]["cancel-in-progress"] is False, name
+        for job_name, job in workflow["jobs"].items():
+            permissions = job["permissions"]
+            assert permissions.items() <= allowed.items(), (name, job_name, permissions)
+            assert 0 < job["timeout-minutes"] <= 60, (name, job_name)
+            assert "concurrency" in workflow or "concurrency" in job, (name, job_name)
+            for step in job["steps"]:
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False
+
+
+def test_github_cd_gates_production_behind_an_environment(github_variant: tuple[str, Path]) -> None:
+    cd = github_workflows(github_variant[1])["cd"]
+    assert triggers(cd) == {"push": {"branches": ["main"], "tags": ["v*"]}}
+    jobs = cd["jobs"]
+    assert jobs["staging"]["environment"] == "staging"
+    assert jobs["staging"]["needs"] == "release"
+    production = jobs["production"]
+    assert production["environment"] == "production"
+    assert production["needs"] == "staging"
+    runs = [step.get("run") for step in production["steps"]]
+    assert runs.index("make promote-staging") < runs.index("make deploy ENV=production")
+    # A release never restores a cache that another run may have written.
+    for job in jobs.values():
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("astral-sh/setup-uv@"):
+                assert step["with"]["enable-cache"] is False
+
+
+def test_github_rollback_is_manual_and_gated(github_variant: tuple[str, Path]) -> None:
+    rollback = github_workflows(github_variant[1])["rollback"]
+    on = triggers(rollback)
+    assert list(on) == ["workflow_dispatch"]
+    assert on["workflow_dispatch"]["inputs"]["reason"]["required"] is True
+    (job,) = rollback["jobs"].values()
+    assert job["environment"] == "production"
+    assert job["env"]["REASON"] == "${{ inputs.reason }}"
+    assert "make rollback" in [step.get("run") for step in job["steps"]]
+
+
+def test_github_ct_runs_on_a_schedule(github_variant: tuple[str, Path]) -> None:
+    ct = github_workflows(github_variant[1])["ct"]
+    on = triggers(ct)
+    assert on["schedule"][0]["cron"]
+    assert "workflow_dispatch" in on
+    uploads = [
+        step["with"]["path"]
+        for job in ct["jobs"].values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("actions/upload-artifact@")
+    ]
+    assert any("reports/monitoring/" in path and "retrain_request.json" in path for path in uploads)
+    assert any("predictions" in path for path in uploads)
+
+
+# --- GitLab: one file, stages and rules -----------------------------------------------------
+
+
+@pytest.mark.parametrize("docker", ["yes", "no"])
+def test_gitlab_cd_ct_rollback(docker: str, render_for: Callable[..., Path]) -> None:
+    workflow = load(render_for("gitlab", docker) / CI_FILES["gitlab"])
+    jobs = gitlab_jobs(workflow)
+    sources = " ".join(rule["if"] for rule in workflow["workflow"]["rules"])
+    assert '"schedule"' in sources and '"web"' in sources and "CI_COMMIT_TAG" in sources
+    for name, job in jobs.items():
+        if name == "checks":
+            continue
+        # Never cancelled by a newer commit, one at a time, and time-limited.
+        extends = job.get("extends", [])
+        assert ".no-cancel" in ([extends] if isinstance(extends, str) else extends), name
+        assert job["resource_group"], name
+    assert workflow[".no-cancel"]["interruptible"] is False
+    # The approval: a blocking manual job in the protected production environment.
+    gates = [
+        name
+        for name, job in jobs.items()
+        if job.get("environment", {}).get("name") == "production"
+        and any(rule.get("when") == "manual" for rule in job.get("rules", []))
+    ]
+    assert len(gates) == 1, gates
+    assert jobs[gates[0]]["allow_failure"] is False
+    assert "make promote-staging" in jobs[gates[0]]["script"]
+    # Rollback: only in a pipeline started by hand with PIPELINE=rollback.
+    rollback = [name for name, job in jobs.items() if "make rollback" in job["script"]]
+    assert rollback == ["rollback"]
+    assert [rule["if"] for rule in jobs["rollback"]["rules"]] == [
+        '$CI_PIPELINE_SOURCE == "web" && $PIPELINE == "rollback"'
+    ]
+    # CT: scheduled jobs, with their results as artifacts even when a step fails.
+    scheduled = {
+        name
+        for name, job in jobs.items()
+        if any(
+            "schedule" in rule.get("if", "") and "when" not in rule for rule in job.get("rules", [])
+        )
+    }
+    assert scheduled == {"monitor", "batch-scoring"}
+    assert "reports/monitoring/" in jobs["monitor"]["artifacts"]["paths"]
+    assert "reports/retrain_request.json" in jobs["monitor"]["artifacts"]["paths"]
+    assert jobs["monitor"]["artifacts"]["when"] == "always"
+    assert ("build-image" in jobs) is (docker == "yes")
+
+
+# --- Azure DevOps: one file, stages, environments and parameters -----------------------------
+
+
+@pytest.mark.parametrize("docker", ["yes", "no"])
+def test_azure_cd_ct_rollback(docker: str, render_for: Callable[..., Path]) -> None:
+    raw = load(render_for("azure-devops", docker) / CI_FILES["azure-devops"])
+    workflow = flatten(raw)
+    stages = {stage["stage"]: stage for stage in workflow["stages"]}
+    assert list(stages) == ["CI", "Release", "Staging", "Production", "Rollback", "CT"]
+    assert workflow["lockBehavior"] == "sequential"
+    assert workflow["trigger"]["tags"]["include"] == ["v*"]
+    assert workflow["schedules"][0]["cron"]
+    # CD, rollback and CT exist only in runs of main or a tag, behind compile-time conditions,
+    # so that pull requests never need the variable group.
+    conditional = [next(iter(item)) for item in raw["stages"] if "stage" not in item]
+    assert len(conditional) == 3
+    assert "refs/heads/main" in conditional[0] and "refs/tags/v" in conditional[0]
+    assert "rollback" in conditional[1] and "Schedule" in conditional[2]
+    for job in azure_jobs(raw):
+        assert 0 < int(job["timeoutInMinutes"]) <= 60
+        checkout = next(step for step in azure_steps(job) if "checkout" in step)
+        assert checkout["persistCredentials"] == "false"
+    # The approval: deployment jobs on environments (approvals and checks live there).
+    production = stages["Production"]["jobs"][0]
+    assert production["deployment"] and production["environment"].endswith("-production")
+    assert stages["Staging"]["jobs"][0]["environment"].endswith("-staging")
+    rollback = stages["Rollback"]["jobs"][0]
+    assert rollback["environment"] == production["environment"]
+    reason = next(s for s in azure_steps(rollback) if s.get("script") == "make rollback")
+    assert reason["env"]["REASON"] == "${{ parameters.reason }}"
+    values = {param["name"]: param for param in workflow["parameters"]}["action"]["values"]
+    assert values == ["auto", "rollback", "ct"]
+    for name in ("Release", "Staging", "Production", "Rollback", "CT"):
+        assert any("group" in variable for variable in stages[name]["variables"]), name
+    published = [
+        step["inputs"]["targetPath"]
+        for job in stages["CT"]["jobs"]
+        for step in azure_steps(job)
+        if step.get("task", "").startswith("PublishPipelineArtifact@")
+    ]
+    assert published == ["reports", "build"]

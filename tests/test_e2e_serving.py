@@ -186,8 +186,8 @@ def test_a_failing_challenger_is_rolled_back_automatically(api, served, tmp_path
         "import shutil, mlflow.sklearn, skops.io\n"
         f"shutil.copytree('{bundles / 'challenger'}', '{broken}')\n"
         f"model = mlflow.sklearn.load_model('{broken / 'model'}')\n"
-        "name, step, columns = model.steps[0][1].transformers_[0]\n"
-        "model.steps[0][1].transformers_[0] = (name, step, ['no_such_column'])\n"
+        "estimator = model.steps[-1][1]\n"
+        "estimator.coef_ = estimator.coef_[:, :2]  # every prediction now raises\n"
         f"shutil.rmtree('{broken / 'model'}')\n"
         "trusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))\n"
         f"mlflow.sklearn.save_model(model, '{broken / 'model'}', skops_trusted_types=trusted)\n"
@@ -267,17 +267,19 @@ def test_bounded_load_has_no_error_and_logs_every_request(api) -> None:
 
 def test_batch_predict_reports_bad_rows(served, tmp_path: Path) -> None:
     project, env, bundles = served
-    rows = pd.read_parquet(project / "data" / "processed" / "test.parquet")
-    rows.loc[rows.index[1], "island"] = "Atlantis"
-    rows.loc[rows.index[4], "flipper_length_mm"] = 999.0
-    source, output = tmp_path / "input.csv", tmp_path / "scored.parquet"
-    rows.to_csv(source, index=False)
+    source, output = tmp_path / "input.csv", tmp_path / "scored.csv"
+    python(project, env, (
+        "import pandas as pd\n"
+        "rows = pd.read_parquet('data/processed/test.parquet')\n"
+        "rows.loc[rows.index[1], 'island'] = 'Atlantis'\n"
+        "rows.loc[rows.index[4], 'flipper_length_mm'] = 999.0\n"
+        f"rows.to_csv('{source}', index=False)\n"
+    ))  # fmt: skip
+    rows = len(pd.read_csv(source))
     out = cli(project, env, "predict", "--input", str(source), "--output", str(output),
               "--model", str(bundles / "champion"), "--chunk-rows", "10").stdout  # fmt: skip
-    assert f"scored {len(rows) - 2} of {len(rows)} rows" in out
-    assert len(pd.read_parquet(output)) == len(rows) - 2
+    assert f"scored {rows - 2} of {rows} rows" in out
+    assert len(pd.read_csv(output)) == rows - 2
     invalid = pd.read_csv(tmp_path / "scored.invalid.csv")
-    assert sorted(zip(invalid["row"], invalid["rule"], strict=True)) == [
-        (1, "categories"),
-        (4, "max"),
-    ]
+    reasons = sorted(zip(invalid["row"], invalid["rule"], strict=True))
+    assert reasons == [(1, "categories"), (4, "max")]

@@ -102,6 +102,7 @@ def test_defaults_exclude_only_the_other_task_and_providers() -> None:
         ({"include_docker": "no"}, "Dockerfile", "src/pkg/serving/app.py"),
         ({"include_api": "no"}, "src/pkg/serving/app.py", "Dockerfile"),
         ({"include_api": "no"}, "conf/serve", "src/pkg/serving/batch.py"),
+        ({"include_api": "no"}, "tests/serving/test_feedback_api.py", "src/pkg/feedback"),
         ({"task": "regression"}, "conf/model/logistic_regression.yaml", "conf/model/ridge.yaml"),
     ],
 )

@@ -15,16 +15,18 @@ from helpers import CHOICES, DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, project_fi
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "default_files.txt"
 
+GITHUB_WORKFLOWS = {f".github/workflows/{name}.yml" for name in ("ci", "cd", "ct", "rollback")}
 # What each non-default option value adds to (+) and removes from (-) the default file set.
 FILE_CHANGES: dict[tuple[str, str], tuple[set[str], set[str]]] = {
-    ("ci_provider", "gitlab"): ({".gitlab-ci.yml"}, {".github/workflows/ci.yml"}),
-    ("ci_provider", "azure-devops"): ({"azure-pipelines.yml"}, {".github/workflows/ci.yml"}),
-    ("ci_provider", "none"): (set(), {".github/workflows/ci.yml"}),
+    ("ci_provider", "gitlab"): ({".gitlab-ci.yml"}, GITHUB_WORKFLOWS),
+    ("ci_provider", "azure-devops"): ({"azure-pipelines.yml"}, GITHUB_WORKFLOWS),
+    ("ci_provider", "none"): (set(), GITHUB_WORKFLOWS),
     ("task", "regression"): ({"conf/model/ridge.yaml"}, {"conf/model/logistic_regression.yaml"}),
     ("include_api", "no"): (
         set(),
         {f"src/{DEFAULT_PACKAGE}/serving/{name}.py" for name in ("app", "router", "metrics")}
         | {"tests/serving/test_api.py", "tests/serving/test_router.py"}
+        | {"tests/serving/test_feedback_api.py"}
         | {f"conf/serve/{mode}.yaml" for mode in ("single", "shadow", "canary")},
     ),
     ("include_docker", "no"): (set(), {"Dockerfile", ".dockerignore", "docker-compose.yml"}),
@@ -218,3 +220,15 @@ def test_bad_choice_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="task"):
         render(tmp_path, task="clustering")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_template_file_is_in_git() -> None:
+    """A file the project's own .gitignore hides must still be committed in the template repo.
+
+    Otherwise renders from a fresh clone (CI, users) silently lack it.
+    """
+    ignored = run(
+        ["git", "ls-files", "--others", "--ignored", "--exclude-standard", "--", "."],
+        TEMPLATE / "{{cookiecutter.project_slug}}",
+    ).stdout.split()
+    assert [path for path in ignored if "__pycache__" not in path] == []

@@ -245,10 +245,7 @@ def monitor(
     from .monitoring.report import EXIT_CODES
 
     config = configuration.load_params()
-    if current is None:
-        status = monitoring.run_from_log(config)
-    else:
-        status = monitoring.run(config, current)
+    status = monitoring.run_from_log(config) if current is None else monitoring.run(config, current)
     raise typer.Exit(EXIT_CODES[status])
 
 

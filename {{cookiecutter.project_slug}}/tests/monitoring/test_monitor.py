@@ -19,6 +19,7 @@ Window = Callable[..., pd.DataFrame]
 TOP_LEVEL = {
     "schema_version", "created_at", "status", "exit_code", "reasons", "report_dir", "windows",
     "thresholds", "dataset_drift", "features", "prediction_drift", "quality", "performance",
+    "service_health",
 }  # fmt: skip
 FEATURE = {
     "feature", "type", "method", "drifted", "severity", "psi", "test", "p_value",

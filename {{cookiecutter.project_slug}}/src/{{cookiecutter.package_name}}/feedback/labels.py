@@ -20,22 +20,26 @@ CONTROL = "label"  # the Label Studio control (<Choices name="label">) that hold
 RESULT_KEYS = ("choices", "number", "text")
 
 
+def _number(value: Any, target: ColumnSpec) -> tuple[float | None, str | None]:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None, f"{value!r} is not a number"
+    if not math.isfinite(number):
+        return None, f"{value!r} is not a finite number"
+    if (target.min is not None and number < target.min) or (
+        target.max is not None and number > target.max
+    ):
+        return None, f"{number} is outside [{target.min}, {target.max}]"
+    return number, None
+
+
 def check_label(value: Any, target: ColumnSpec) -> tuple[str | float | None, str | None]:
     """The label as stored (text class or float), or ``None`` and why it is not allowed."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         return None, "the label is empty"
     if target.type == "numeric":
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return None, f"{value!r} is not a number"
-        if not math.isfinite(number):
-            return None, f"{value!r} is not a finite number"
-        if (target.min is not None and number < target.min) or (
-            target.max is not None and number > target.max
-        ):
-            return None, f"{number} is outside [{target.min}, {target.max}]"
-        return number, None
+        return _number(value, target)
     text = str(value)
     if target.categories is not None and text not in target.categories:
         return None, f"{text!r} is not one of {target.categories}"

@@ -49,11 +49,12 @@ def to_label_studio(queue: pd.DataFrame, data: DataConfig) -> list[dict[str, Any
     """Label Studio tasks: the record's features to read, the model's answer pre-filled."""
     tasks = []
     for row in queue.to_dict("records"):
-        features = {name: _plain(row.get(name)) for name in data.feature_columns}
+        features: dict[str, Any] = {name: _plain(row.get(name)) for name in data.feature_columns}
         text = ", ".join(f"{name}={value}" for name, value in features.items())
+        shown: dict[str, Any] = {"request_id": row["request_id"], "record": int(row["record"])}
+        shown.update(text=text, **features)
         tasks.append({
-            "data": {"request_id": row["request_id"], "record": int(row["record"]),
-                     "text": text, **features},
+            "data": shown,
             "predictions": [{
                 "model_version": str(row.get("model_version", "")),
                 "score": _plain(row["confidence"]),

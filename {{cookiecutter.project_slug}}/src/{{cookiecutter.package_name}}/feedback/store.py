@@ -34,6 +34,8 @@ UPSERT = (
     "ON CONFLICT (request_id, record) DO UPDATE SET label = excluded.label, "
     "source = excluded.source, received_at = excluded.received_at"
 )
+ALL = "SELECT * FROM feedback ORDER BY received_at"
+UNTRAINED = "SELECT * FROM feedback WHERE trained_at IS NULL ORDER BY received_at"
 CHUNK = 500  # SQLite's limit on bound parameters is far above 2 x 500
 
 
@@ -61,9 +63,7 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def logged_keys(
-    prediction_log: Path, keys: Iterable[tuple[str, int]]
-) -> set[tuple[str, int]]:
+def logged_keys(prediction_log: Path, keys: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
     """The (request id, record) pairs that the prediction log holds a served prediction for.
 
     Rows of one request are written together in record order, so a record's index is its rank
@@ -117,10 +117,10 @@ class FeedbackStore:
 
     def labels(self, *, untrained_only: bool = False) -> pd.DataFrame:
         """Every label as a table: request_id, record, label, source, received_at, trained_at."""
-        query = "SELECT * FROM feedback" + (" WHERE trained_at IS NULL" if untrained_only else "")
+        query = UNTRAINED if untrained_only else ALL
         connection = self._connect()
         try:
-            table = pd.read_sql_query(query + " ORDER BY received_at", connection)
+            table = pd.read_sql_query(query, connection)
         finally:
             connection.close()
         table["label"] = [json.loads(text) for text in table["label"]]

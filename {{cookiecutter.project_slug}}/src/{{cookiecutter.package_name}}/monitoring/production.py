@@ -36,7 +36,7 @@ def served_rows(
     if not path.is_file():
         return pd.DataFrame(columns=META)
     window = window or LogWindowConfig(last_rows=None)
-    starts = []
+    starts: list[datetime | None] = []
     if window.hours is not None:
         starts.append((now or datetime.now(UTC)) - timedelta(hours=window.hours))
     if window.last_rows is not None:

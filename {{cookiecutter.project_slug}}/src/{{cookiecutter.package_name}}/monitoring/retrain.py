@@ -57,6 +57,14 @@ class Evidence:
     hours_since_newest_version: float | None = None
     new_labels: int = 0
 
+    @property
+    def report_predates_newest_version(self) -> bool:
+        """The report judged an older model: its drift and performance no longer count."""
+        if self.monitored_at is None or self.hours_since_newest_version is None:
+            return False
+        monitored = datetime.fromisoformat(self.monitored_at)
+        return datetime.now(UTC) - monitored > timedelta(hours=self.hours_since_newest_version)
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -71,11 +79,12 @@ class Decision:
 def decide(evidence: Evidence, config: RetrainConfig) -> Decision:
     """Any trigger starts a retrain; every guardrail must let it through."""
     triggers = []
-    if config.on_drift and evidence.dataset_drift:
+    fresh = not evidence.report_predates_newest_version
+    if fresh and config.on_drift and evidence.dataset_drift:
         features = ", ".join(evidence.drifted_features)
         triggers.append(f"dataset drift in {evidence.monitor_report} ({features})")
     drop = evidence.performance_drop
-    if drop is not None and drop > config.max_performance_drop:
+    if fresh and drop is not None and drop > config.max_performance_drop:
         triggers.append(
             f"performance drop {drop:.1%} > retrain.max_performance_drop "
             f"{config.max_performance_drop:.1%}"
@@ -127,10 +136,11 @@ def time_values(timestamps: pd.Series, data: DataConfig) -> pd.Series | None:
         return None
     spec = data.columns[data.time_column]
     if spec.type == "datetime":
-        return timestamps.dt.strftime("%Y-%m-%dT%H:%M:%S")
+        return pd.Series(timestamps.dt.strftime("%Y-%m-%dT%H:%M:%S"), index=timestamps.index)
     if spec.max is not None and spec.max <= 9999:
-        return timestamps.dt.year
-    return timestamps.astype("int64") // 10**9
+        return pd.Series(timestamps.dt.year, index=timestamps.index)
+    epoch = pd.Timestamp("1970-01-01", tz="UTC")
+    return pd.Series((timestamps - epoch) // pd.Timedelta(seconds=1), index=timestamps.index)
 
 
 def production_rows(labelled: pd.DataFrame, data: DataConfig) -> pd.DataFrame:
@@ -206,10 +216,10 @@ def restore_aliases(config: Config, aliases: dict[str, str]) -> None:
                 registry.client.set_registered_model_alias(registry.name, alias, version)
 
 
-def dvc(*args: str) -> None:
+def dvc(*args: str, check: bool = True) -> None:
     """Run a DVC command in this environment; its output goes to the terminal."""
     result = subprocess.run([sys.executable, "-m", "dvc", *args], check=False)
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         raise ProjectError(f"`dvc {' '.join(args)}` failed (exit code {result.returncode}).")
 
 
@@ -242,8 +252,9 @@ def save(files: Sequence[Path], backup: Path) -> dict[Path, Path | None]:
     for index, path in enumerate(files):
         saved[path] = None
         if path.is_file():
-            saved[path] = backup / f"{index}-{path.name}"
-            shutil.copy2(path, saved[path])
+            copy = backup / f"{index}-{path.name}"
+            shutil.copy2(path, copy)
+            saved[path] = copy
     return saved
 
 
@@ -252,9 +263,9 @@ def restore(saved: dict[Path, Path | None]) -> None:
     for path, copy in saved.items():
         if copy is None:
             path.unlink(missing_ok=True)
-            continue
-        with atomic_path(path) as temporary:
-            shutil.copy2(copy, temporary)
+        else:
+            with atomic_path(path) as temporary:
+                shutil.copy2(copy, temporary)
 
 
 def execute(config: Config, rows: pd.DataFrame, keys: list[tuple[str, int]]) -> dict[str, Any]:
@@ -276,8 +287,7 @@ def execute(config: Config, rows: pd.DataFrame, keys: list[tuple[str, int]]) -> 
         except BaseException:
             restore(saved)
             restore_aliases(config, aliases)
-            subprocess.run([sys.executable, "-m", "dvc", "checkout", "--force", "--quiet"],
-                           check=False)  # fmt: skip
+            dvc("checkout", "--force", "--quiet", check=False)  # outputs as dvc.lock says
             print(f"retrain failed: {data}, its .dvc file, dvc.lock and the aliases are restored")
             raise
     if not decision.passed:
@@ -331,7 +341,8 @@ def check_rows(rows: pd.DataFrame, data: DataConfig) -> None:
 
 def report_outcome(request: dict[str, Any], *, write: bool) -> None:
     outcome = request["outcome"]
-    print(f"retrain: {outcome['status']}" + (f" ({outcome['detail']})" if outcome["detail"] else ""))
+    detail = f" ({outcome['detail']})" if outcome["detail"] else ""
+    print(f"retrain: {outcome['status']}{detail}")
     for reason in request["decision"]["triggers"]:
         print(f"  trigger: {reason}")
     for reason in request["decision"]["blocked_by"]:
@@ -348,7 +359,7 @@ def run(config: Config, *, dry_run: bool = False) -> str:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     stale_after = timedelta(hours=config.retrain.stale_lock_hours)
     if dry_run:
-        evidence, rows, _ = gather(config)
+        evidence, _, _ = gather(config)
         decision = decide(evidence, config.retrain)
         holder = lock.active_holder(LOCK, stale_after=stale_after)
         if holder is not None and decision.triggers:
@@ -373,6 +384,8 @@ def _run_locked(config: Config, started: str) -> str:
     if not decision.retrain:
         status = "blocked" if decision.blocked_by else "not_needed"
         detail = "" if decision.triggers else "no drift, no performance drop, champion young"
+        if not decision.triggers and evidence.report_predates_newest_version:
+            detail = "the latest monitoring report predates the newest model: run `monitor` again"
         request = document(evidence, decision, {"status": status, "detail": detail},
                            started=started, dry_run=False)  # fmt: skip
         report_outcome(request, write=True)

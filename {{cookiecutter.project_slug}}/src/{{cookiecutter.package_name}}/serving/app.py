@@ -440,7 +440,8 @@ def add_feedback_route(app: FastAPI, server: Server) -> None:
         if deployment is None:
             return Response(status_code=503)
         target = deployment.champion.bundle.metadata.get("target_schema")
-        value, problem = body.label, None
+        value: str | float | None = body.label
+        problem = None
         if target:
             value, problem = check_label(body.label, ColumnSpec.model_validate(target))
         if value is None:

@@ -1,0 +1,197 @@
+"""End to end: the closed loop in a generated project, from drifted traffic to a new champion.
+
+One project, in file order: champion v1 is served; drifted traffic arrives; `monitor` reads the
+prediction log and flags drift; the guardrails block a retrain (no labels yet, cool-down);
+labels arrive (`POST /feedback`, `feedback import`); a dry run changes nothing; a held lock
+blocks; a retrain that fails midway leaves data, registry and aliases as they were; then
+`retrain` adds the labelled rows as a new DVC data version, the gate promotes v2 and the API
+reloads it; with no drift and a young champion, `retrain` has nothing to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from test_e2e_release import aliases, free_port
+from test_e2e_serving import RECORD, Api
+
+from helpers import DEFAULT_PACKAGE, run
+
+pytestmark = pytest.mark.e2e
+
+FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
+TRACKED = ["data/raw/penguins.csv", "data/raw/penguins.csv.dvc", "dvc.lock"]
+
+
+class LoopApi(Api):
+    """`<package> serve` on the configured prediction log, which `monitor` and `retrain` read."""
+
+    def __init__(self, project: Path, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.output = project / f"serve-{self.port}.log"
+        command = ["uv", "run", "--no-sync", DEFAULT_PACKAGE, "serve", "--port", str(self.port)]
+        with self.output.open("w") as sink:
+            self.process = subprocess.Popen(command, cwd=project, env=env, stdout=sink, stderr=sink)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited:\n{self.output.read_text()}")
+            try:
+                if self.get("/ready")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise AssertionError(f"serve not ready within 120 s:\n{self.output.read_text()}")
+
+
+def cli(project: Path, env: dict[str, str], *args: str, check: bool = True):
+    return run(["uv", "run", "--no-sync", DEFAULT_PACKAGE, *args], project, env=env, check=check)
+
+
+def digests(project: Path) -> dict[str, str]:
+    return {name: hashlib.md5((project / name).read_bytes()).hexdigest() for name in TRACKED}
+
+
+def set_option(project: Path, env: dict[str, str], file: str, key: str, value: str) -> None:
+    """Change one line of a conf/ file and compose params.yaml again, as a user would."""
+    path = project / "conf" / file
+    lines = [f"{key}: {value}" if line.startswith(f"{key}:") else line
+             for line in path.read_text().splitlines()]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    run(["make", "params"], project, env=env)
+
+
+def request_file(project: Path) -> dict[str, Any]:
+    return json.loads((project / "reports" / "retrain_request.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def loop(setup_project, uv_env: dict[str, str]) -> Iterator[tuple[Path, dict[str, str], Api]]:
+    """Champion v1 released and served; 333 drifted requests answered and logged."""
+    project = setup_project("loop")
+    env = dict(uv_env)
+    run(["make", "pipeline"], project, env=env)
+    run(["make", "release"], project, env=env)
+    api = LoopApi(project, env)
+    try:
+        yield project, env, api
+    finally:
+        api.stop()
+
+
+@pytest.fixture(scope="module")
+def truth(loop) -> pd.DataFrame:
+    """Send drifted traffic (bills measured 8 mm longer, flippers 10 mm shorter); the truth."""
+    project, _, api = loop
+    rows = pd.read_csv(project / "data" / "raw" / "penguins.csv").dropna()
+    rows["bill_length_mm"] = (rows["bill_length_mm"] + 8).clip(upper=70)
+    rows["flipper_length_mm"] = (rows["flipper_length_mm"] - 10).clip(lower=150)
+    answered = []
+    for record in rows[[*FEATURES, "species"]].to_dict("records"):
+        status, body = api.predict({name: record[name] for name in FEATURES})
+        assert status == 200
+        answered.append((body["request_id"], record["species"]))
+    return pd.DataFrame(answered, columns=["request_id", "label"])
+
+
+def test_monitor_reads_the_prediction_log_and_flags_drift(loop, truth) -> None:
+    project, env, _ = loop
+    time.sleep(1)  # the log writer is asynchronous
+    assert run(["make", "monitor"], project, env=env, check=False).returncode != 0
+    report = json.loads((project / "reports" / "monitoring" / "latest.json").read_text())
+    assert report["status"] in {"drift", "degraded"} and report["dataset_drift"]["drifted"]
+    assert "bill_length_mm" in report["dataset_drift"]["drifted_features"]
+    [health] = report["service_health"]
+    assert (health["model_version"], health["requests"]) == ("1", len(truth))
+    assert report["windows"]["source"].startswith("prediction log")
+
+
+def test_guardrails_block_without_labels_and_within_the_cooldown(loop) -> None:
+    project, env, _ = loop
+    out = cli(project, env, "retrain").stdout
+    assert "retrain: blocked" in out
+    blocked = " ".join(request_file(project)["decision"]["blocked_by"])
+    assert "not enough new labels: 0" in blocked and "cool-down" in blocked
+
+
+def test_feedback_arrives_through_the_api_and_a_file(loop, truth, tmp_path: Path) -> None:
+    project, env, api = loop
+    first = truth.iloc[0]
+    assert api.request("POST", "/feedback", {"request_id": first.request_id,
+                                             "label": first.label})[0] == 201  # fmt: skip
+    assert api.request("POST", "/feedback", {"request_id": first.request_id,
+                                             "label": "Emperor"})[0] == 422  # fmt: skip
+    assert api.request("POST", "/feedback", {"request_id": "nope", "label": "Adelie"})[0] == 404
+    labels = tmp_path / "labels.csv"
+    truth.iloc[1:].to_csv(labels, index=False)
+    out = run(["make", "feedback-import", f"LABELS={labels}"], project, env=env).stdout
+    assert f"imported {len(truth) - 1} label(s)" in out
+    review = tmp_path / "review.json"
+    cli(project, env, "feedback", "export-review", "--to", str(review))
+    assert json.loads(review.read_text()) == []  # every prediction has its label now
+
+
+def test_dry_run_changes_nothing_and_a_held_lock_blocks(loop) -> None:
+    project, env, api = loop
+    set_option(project, env, "retrain/default.yaml", "cooldown_hours", "0.0")
+    before, request = digests(project), request_file(project)
+    out = cli(project, env, "retrain", "--dry-run").stdout
+    assert "would retrain" in out and "dataset drift" in out
+    assert digests(project) == before and request_file(project) == request
+    lock = project / "reports" / "retrain.lock"
+    started = pd.Timestamp.now(tz="UTC").isoformat()  # held by a live process: the API's
+    holder = {"pid": api.process.pid, "host": socket.gethostname(), "started_at": started}
+    lock.write_text(json.dumps(holder))
+    try:
+        assert "blocked (lock" in cli(project, env, "retrain").stdout
+    finally:
+        lock.unlink()
+    assert digests(project) == before
+
+
+def test_a_retrain_failing_midway_leaves_data_registry_and_aliases_as_they_were(loop) -> None:
+    project, env, _ = loop
+    before, registry = digests(project), aliases(project, env)
+    set_option(project, env, "model/logistic_regression.yaml", "max_iter", "-1")  # train fails
+    try:
+        result = cli(project, env, "retrain", check=False)
+    finally:
+        set_option(project, env, "model/logistic_regression.yaml", "max_iter", "1000")
+    assert result.returncode == 1 and "dvc repro" in result.stderr
+    assert "Running stage 'validate'" in result.stdout  # it failed after changing the data
+    assert digests(project) == before and aliases(project, env) == registry
+    assert request_file(project)["outcome"]["status"] == "failed"
+
+
+def test_retrain_promotes_a_challenger_and_the_api_reloads_it(loop, truth) -> None:
+    project, env, api = loop
+    rows_before = len(pd.read_csv(project / "data" / "raw" / "penguins.csv"))
+    out = run(["make", "retrain"], project, env=env).stdout
+    assert "retrain: promoted" in out
+    outcome = request_file(project)["outcome"]
+    assert (outcome["challenger"], outcome["data"]["rows_added"]) == ("2", len(truth))
+    assert len(pd.read_csv(project / "data" / "raw" / "penguins.csv")) == rows_before + len(truth)
+    assert aliases(project, env)["champion"] == "2"
+    status = run(["uv", "run", "--no-sync", "dvc", "status"], project, env=env).stdout
+    assert "up to date" in status  # the new data version is tracked and the pipeline ran on it
+    code, versions = api.request("POST", "/admin/reload")
+    assert code == 200 and versions["after"]["champion"] == "2"
+    assert api.predict(RECORD)[1]["model"]["version"] == "2"
+
+
+def test_no_drift_and_a_young_champion_need_no_retrain(loop) -> None:
+    project, env, _ = loop
+    reference = "data/processed/reference_scored.parquet"
+    run(["make", "monitor", f"MONITOR_INPUT={reference}"], project, env=env)
+    out = cli(project, env, "retrain").stdout
+    assert "retrain: not_needed" in out
