@@ -90,6 +90,14 @@ def test_group_and_time_columns(frame: pd.DataFrame) -> None:
     assert schema["slice_columns"] == ["colour"]
 
 
+def test_every_dvc_parameter_key_is_written_even_when_empty(frame: pd.DataFrame) -> None:
+    """dvc.yaml declares data.group_column and data.time_column: they must exist as keys."""
+    schema = infer_schema(frame, name="pets", path="p.csv", target="kind")
+    assert schema["group_column"] is None
+    assert schema["time_column"] is None
+    assert schema["slice_columns"] == []
+
+
 def test_unknown_column_is_named(frame: pd.DataFrame) -> None:
     with pytest.raises(ProjectError, match="--target 'species' is not a column"):
         infer_schema(frame, name="pets", path="p.csv", target="species")

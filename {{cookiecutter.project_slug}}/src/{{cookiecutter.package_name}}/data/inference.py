@@ -91,10 +91,9 @@ def infer_schema(
     if time is not None and columns[time]["type"] == "categorical":
         columns[time] = {"type": "datetime", "max_missing": columns[time]["max_missing"]}
     document: dict[str, Any] = {"name": name, "path": path, "task": chosen_task, "target": target}
-    if group:
-        document["group_column"] = group
-    if time:
-        document["time_column"] = time
+    # Every key is written, even when empty: DVC stages declare them as parameters.
+    document["group_column"] = group
+    document["time_column"] = time
     document["slice_columns"] = [group] if group else []
     document["columns"] = columns
     DataConfig.model_validate(document)

@@ -3,7 +3,8 @@
 SQLite in WAL mode, one row per scored record. The response path only puts an entry on a
 bounded queue (never blocks, never raises: a full queue drops the entry and counts it); one
 background thread serialises entries to JSON and writes them in batches, one transaction per
-batch. ``close`` drains the queue, so a clean shutdown loses nothing. Old rows are pruned by
+batch. ``close`` drains the queue, so a clean shutdown loses nothing; a crash loses at most the
+last ``FLUSH_SECONDS`` of entries. Old rows are pruned by
 age and count as the writer goes. ``read_window`` is the reader monitoring uses.
 """
 
@@ -22,7 +23,8 @@ from typing import Any
 import pandas as pd
 
 PROBA_PREFIX = "proba_"
-BATCH_ROWS = 1000
+MAX_BATCH = 10_000
+FLUSH_SECONDS = 0.05
 PRUNE_EVERY_SECONDS = 60.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -124,8 +126,11 @@ class PredictionLog:
         last_prune = 0.0
         done = False
         while not done:
-            batch = [self._queue.get()]
-            while len(batch) < BATCH_ROWS:
+            batch = [self._queue.get()]  # an idle server: wait here, no polling
+            # Let entries gather: one wake-up and one transaction per interval, not per
+            # request, so the writer does not contend for the GIL with the request path.
+            time.sleep(FLUSH_SECONDS)
+            while len(batch) < MAX_BATCH and batch[-1] is not None:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:

@@ -128,8 +128,7 @@ def invalid_rows(frame: pd.DataFrame, columns: Mapping[str, ColumnSpec]) -> pd.D
         present = ~missing
         if spec.type == "numeric":
             numbers = pd.to_numeric(column, errors="coerce").astype("float64")
-            is_bool = column.map(lambda value: isinstance(value, bool | np.bool_))
-            add(present & (numbers.isna() | is_bool), name, "type")
+            add(present & (numbers.isna() | _booleans(column)), name, "type")
             add(present & np.isinf(numbers), name, "finite")
             finite = present & np.isfinite(numbers)
             if spec.min is not None:
@@ -141,6 +140,15 @@ def invalid_rows(frame: pd.DataFrame, columns: Mapping[str, ColumnSpec]) -> pd.D
     if not found:
         return pd.DataFrame({"row": [], "field": [], "rule": [], "value": []})
     return pd.concat(found, ignore_index=True).sort_values(["row", "field"], kind="stable")
+
+
+def _booleans(column: pd.Series) -> pd.Series:
+    """True where a value is a boolean: the API refuses true/false for a number, so does batch."""
+    if column.dtype == bool:
+        return pd.Series(True, index=column.index)
+    if column.dtype != object:
+        return pd.Series(False, index=column.index)  # a numeric dtype holds no booleans
+    return column.map(lambda value: isinstance(value, bool | np.bool_)).astype(bool)
 
 
 def missing_columns(frame: pd.DataFrame, columns: Mapping[str, ColumnSpec]) -> list[str]:
