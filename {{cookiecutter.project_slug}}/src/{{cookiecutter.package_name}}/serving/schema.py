@@ -136,7 +136,8 @@ def invalid_rows(frame: pd.DataFrame, columns: Mapping[str, ColumnSpec]) -> pd.D
             if spec.max is not None:
                 add(finite & (numbers > spec.max), name, "max")
         elif spec.categories:
-            add(present & ~column.astype(str).isin(spec.categories), name, "categories")
+            text = column if pd.api.types.is_string_dtype(column) else column.astype(str)
+            add(present & ~text.isin(spec.categories), name, "categories")
     if not found:
         return pd.DataFrame({"row": [], "field": [], "rule": [], "value": []})
     return pd.concat(found, ignore_index=True).sort_values(["row", "field"], kind="stable")
