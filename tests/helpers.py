@@ -36,7 +36,9 @@ def render(output_dir: Path, **options: str) -> Path:
 
 def project_env(**extra: str) -> dict[str, str]:
     """Environment for commands in a generated project: a fixed git identity, no venv leak."""
-    env = {key: value for key, value in os.environ.items() if key not in {"VIRTUAL_ENV"}}
+    # A user runs the project's make at top level: drop what `make test` passes to children.
+    leaked = {"VIRTUAL_ENV", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"}
+    env = {key: value for key, value in os.environ.items() if key not in leaked}
     env.update(
         GIT_AUTHOR_NAME="Template Tests",
         GIT_AUTHOR_EMAIL="tests@example.com",

@@ -246,7 +246,8 @@ def test_dvc_experiment_with_hydra_overrides(project) -> None:
     assert check.returncode != 0  # ...and the check says where they differ from conf/
     assert "model._target_" in check.stderr
     assert stages_run(run(["make", "pipeline"], path, env=env).stdout) == {"train", "evaluate"}
-    run(["git", "checkout", "--", "."], path, env=env)
+    # DVC's autostage put the experiment's dvc.lock in the index: reset to HEAD, not the index.
+    run(["git", "reset", "--hard", "--quiet"], path, env=env)
     uv(path, env, "dvc", "checkout", "--force")
     assert "up to date" in uv(path, env, "dvc", "status").stdout
 
