@@ -26,7 +26,7 @@ def classification_metrics(
 ) -> dict[str, float]:
     """Accuracy, macro F1, one-vs-rest ROC AUC and log loss (NaN when undefined)."""
     labels = list(classes)
-    present = set(pd.Series(list(y_true)).unique())
+    present = set(pd.unique(np.asarray(y_true)).tolist())
     result = {
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),
         "f1_macro": float(
@@ -85,13 +85,14 @@ def slice_metrics(
     """One row per (column, value): its size and metrics; slices under ``min_rows`` are skipped.
 
     This is the error-analysis table: a model that is good on average can still fail one group.
+    Each column is factorised once, so a slice is an integer comparison, not a string one.
     """
     rows: list[dict[str, object]] = []
     truth = y_true.to_numpy()
     for column in slice_columns:
-        values = frame[column].astype("string").fillna(MISSING).to_numpy(dtype=object)
-        for value in sorted(set(values)):
-            mask = values == value
+        codes, uniques = pd.factorize(frame[column].astype("string").fillna(MISSING))
+        for code, value in sorted(enumerate(uniques.tolist()), key=lambda pair: pair[1]):
+            mask = codes == code
             if mask.sum() < min_rows:
                 continue
             metrics = compute_metrics(

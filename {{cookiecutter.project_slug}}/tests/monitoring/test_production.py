@@ -9,7 +9,11 @@ import pytest
 from {{ cookiecutter.package_name }}.config import LogWindowConfig
 from {{ cookiecutter.package_name }}.monitoring.health import service_health
 from {{ cookiecutter.package_name }}.monitoring.production import served_rows, with_labels
-from {{ cookiecutter.package_name }}.serving.prediction_log import Entry, PredictionLog
+from {{ cookiecutter.package_name }}.serving.prediction_log import (
+    Entry,
+    PredictionLog,
+    read_requests,
+)
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -58,10 +62,24 @@ def test_labels_join_by_request_and_record(log: Path) -> None:
 
 
 def test_health_is_per_version_and_arm_with_latency_per_request(log: Path) -> None:
-    [health] = service_health(served_rows(log))
-    assert (health["model_version"], health["arm"], health["requests"], health["rows"]) == (
+    champion, shadow = service_health(read_requests(log))
+    assert (champion["model_version"], champion["arm"], champion["requests"], champion["rows"]) == (
         "1", "champion", 10, 11
     )  # fmt: skip
-    assert health["latency_ms_p50"] == pytest.approx(4.5)
-    assert health["requests_per_minute"] == pytest.approx(10 / 9)
-    assert health["error_rate"] is None  # the log holds answered requests only
+    assert (shadow["model_version"], shadow["arm"], shadow["rows"]) == ("2", "shadow", 11)
+    assert champion["latency_ms_p50"] == pytest.approx(4.5)
+    assert champion["requests_per_minute"] == pytest.approx(10 / 9)
+    assert (champion["error_rate"], champion["rejected_rate"]) == (0.0, 0.0)
+
+
+def test_health_counts_server_errors_and_refusals_apart() -> None:
+    def request(status: int, arm: str = "champion", latency: float = 2.0) -> dict[str, object]:
+        return {"request_id": "r", "timestamp": START, "model_version": "1", "arm": arm,
+                "status": status, "rows": int(status == 200), "latency_ms": latency}  # fmt: skip
+
+    statuses = [200] * 6 + [500, 422, 422, 413]
+    [health] = service_health(pd.DataFrame([request(status) for status in statuses]))
+    assert (health["requests"], health["answered"], health["rows"]) == (10, 6, 6)
+    assert (health["error_rate"], health["rejected_rate"]) == (0.1, 0.3)
+    assert health["latency_ms_p99"] == 2.0
+    assert service_health(pd.DataFrame()) == []

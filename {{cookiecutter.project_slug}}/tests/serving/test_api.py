@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }}.config import CanaryConfig, PredictionLogConfig, ServeConfig
+from {{ cookiecutter.package_name }}.monitoring.health import service_health
 from {{ cookiecutter.package_name }}.release.export import Bundle
 from {{ cookiecutter.package_name }}.serving.app import create_app
-from {{ cookiecutter.package_name }}.serving.prediction_log import read_window
+from {{ cookiecutter.package_name }}.serving.prediction_log import read_requests, read_window
 
 Client = Callable[..., TestClient]
 
@@ -26,11 +27,14 @@ def client(tmp_path: Path, bundles: dict[str, Bundle]) -> Iterator[Client]:
     with ExitStack() as stack:
 
         def start(
-            mode: str = "single", challenger: str | None = None, **changes: Any
+            mode: str = "single",
+            challenger: str | None = None,
+            champion: str = "champion",
+            **changes: Any,
         ) -> TestClient:
             settings = ServeConfig(
                 mode=mode,  # type: ignore[arg-type]
-                champion="champion",
+                champion=champion,
                 challenger=challenger,
                 log=PredictionLogConfig(path=str(tmp_path / f"{mode}.db")),
                 **changes,
@@ -247,6 +251,38 @@ def test_every_served_prediction_is_logged(
     assert len(logged) == 40
     assert {"shop", "size", "amount", "prediction", "proba_a", "proba_b", "request_id",
             "timestamp", "model_version", "arm", "latency_ms"} <= set(logged.columns)  # fmt: skip
+
+
+def test_failures_are_logged_per_arm_so_health_has_error_rates(
+    client: Client, tmp_path: Path, record: dict[str, Any]
+) -> None:
+    never_rolled_back = CanaryConfig(percent=50.0, window=1000, min_requests=1000)
+    app = client("canary", "broken", canary=never_rolled_back)
+    answered = [post(app, record, entity_id=f"id{i}").status_code for i in range(40)]
+    refused = [post(app, {**record, "shop": "nowhere"}).status_code for _ in range(3)]
+    app.__exit__(None, None, None)
+    health = {h["arm"]: h for h in service_health(read_requests(tmp_path / "canary.db"))}
+    assert set(answered) == {200} and refused == [422] * 3
+    champion, challenger, unrouted = health["champion"], health["challenger"], health["unrouted"]
+    assert (champion["requests"], champion["error_rate"], champion["rejected_rate"]) == (40, 0, 0)
+    assert 5 < challenger["requests"] < 35  # its share of the 40, each answered by the champion
+    assert (challenger["model_version"], challenger["error_rate"]) == ("3", 1.0)
+    assert challenger["latency_ms_p50"] is None  # it answered nothing
+    assert (unrouted["requests"], unrouted["rejected_rate"], unrouted["error_rate"]) == (3, 1, 0)
+
+
+def test_a_failing_champion_is_a_logged_500_naming_the_request(
+    client: Client, tmp_path: Path, record: dict[str, Any]
+) -> None:
+    app = client(champion="broken")
+    response = app.post("/predict", json={"records": [record]}, headers={"x-request-id": "r1"})
+    assert response.status_code == 500
+    assert response.json()["request_id"] == "r1"
+    assert response.json()["detail"][0]["rule"] == "model_error"
+    assert 'status="500"' in app.get("/metrics").text
+    app.__exit__(None, None, None)
+    [health] = service_health(read_requests(tmp_path / "single.db"))
+    assert (health["arm"], health["requests"], health["error_rate"]) == ("champion", 1, 1.0)
 
 
 def test_a_regressor_answers_without_probabilities(

@@ -4,7 +4,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.serving.prediction_log import Entry, PredictionLog, read_window
+from {{ cookiecutter.package_name }}.serving.prediction_log import (
+    Entry,
+    Failure,
+    PredictionLog,
+    read_requests,
+    read_window,
+)
 
 
 def entry(request_id: str, *, arm: str = "champion", when: datetime | None = None) -> Entry:
@@ -81,3 +87,36 @@ def test_read_window_expands_features_and_probabilities_and_filters(tmp_path: Pa
     )
     assert str(window["timestamp"].dt.tz) == "UTC"
     assert read_window(tmp_path / "absent.db").empty
+
+
+def test_read_requests_has_one_row_per_request_and_arm_answered_or_failed(tmp_path: Path) -> None:
+    log = open_log(tmp_path / "log.db")
+    two_records = Entry(**{**vars(entry("r1")), "records": [{}, {}], "predictions": ["a", "b"],
+                           "probabilities": [[1.0, 0.0], [0.0, 1.0]]})  # fmt: skip
+    log.log(two_records)
+    log.log(entry("r1", arm="shadow"))
+    log.log(Failure("r2", datetime.now(UTC), "1", "unrouted", 422, "categories", 0.1))
+    log.log(Failure("r3", datetime.now(UTC), "2", "challenger", 500, "model_error", 3.0))
+    log.close()
+    requests = read_requests(tmp_path / "log.db")
+    found = requests[["request_id", "arm", "status", "rows"]].to_records(index=False).tolist()
+    assert found == [
+        ("r1", "champion", 200, 2),
+        ("r1", "shadow", 200, 1),
+        ("r2", "unrouted", 422, 0),
+        ("r3", "challenger", 500, 0),
+    ]
+    assert str(requests["timestamp"].dt.tz) == "UTC"
+    assert read_window(tmp_path / "log.db")["request_id"].tolist() == ["r1", "r1", "r1"]
+
+
+def test_failures_are_bounded_like_predictions(tmp_path: Path) -> None:
+    log = open_log(tmp_path / "log.db", max_rows=5, max_age_days=1.0)
+    old = datetime.now(UTC) - timedelta(days=2)
+    log.log(Failure("old", old, "1", "champion", 500, "model_error", 1.0))
+    for index in range(8):
+        log.log(Failure(f"new-{index}", datetime.now(UTC), "1", "champion", 500, "x", 1.0))
+    log.close()
+    assert read_requests(tmp_path / "log.db")["request_id"].tolist() == [
+        f"new-{index}" for index in range(3, 8)
+    ]

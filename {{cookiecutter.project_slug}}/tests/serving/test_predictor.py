@@ -1,12 +1,41 @@
 """The record path scores exactly like the fitted pipeline, or is not used."""
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pytest
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
+from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
 from {{ cookiecutter.package_name }}.release.export import Bundle
-from {{ cookiecutter.package_name }}.serving.predictor import Predictor
+from {{ cookiecutter.package_name }}.serving.predictor import (
+    ARGMAX_PREDICT,
+    Predictor,
+    argmax_predictions,
+)
 from {{ cookiecutter.package_name }}.serving.schema import columns_of
+
+from .conftest import fit, metadata, serving_data, serving_frame
+
+CLASSIFIERS = [
+    LogisticRegression(),
+    RandomForestClassifier(n_estimators=4, random_state=0),  # few trees: many exact ties
+    ExtraTreesClassifier(n_estimators=4, random_state=0),
+    DecisionTreeClassifier(max_depth=3, random_state=0),
+    ExtraTreeClassifier(max_depth=3, random_state=0),
+    GradientBoostingClassifier(n_estimators=5, random_state=0),
+    HistGradientBoostingClassifier(max_iter=5, random_state=0),
+    KNeighborsClassifier(n_neighbors=4),  # not in ARGMAX_PREDICT: predict is called
+]
 
 
 def records(count: int) -> list[dict[str, object]]:
@@ -50,3 +79,30 @@ def test_another_pipeline_shape_falls_back_to_a_dataframe(bundles: dict[str, Bun
     batch = records(20)
     expected = bundle.pipeline.predict(pd.DataFrame(batch)).tolist()
     assert predictor.score_records(batch).predictions == expected
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("estimator", CLASSIFIERS, ids=lambda estimator: type(estimator).__name__)
+def test_predictions_are_exactly_the_estimators_own(estimator: Any, classes: int) -> None:
+    data = serving_data("classification")
+    train, scored = serving_frame(300, seed=0), serving_frame(3000, seed=3)[data.feature_columns]
+    if classes == 3:
+        train["label"] = np.array(["a", "b", "c"])[np.digitize(train["amount"], [3.0, 5.0])]
+    pipeline = fit(data, train, estimator)
+    predictor = Predictor(pipeline, columns_of(metadata(data, "1")))
+    scores = predictor.score_frame(scored)
+    assert scores.predictions == pipeline.predict(scored).tolist()
+    np.testing.assert_allclose(scores.probabilities, pipeline.predict_proba(scored), atol=1e-12)
+    assert (type(estimator) in ARGMAX_PREDICT) != isinstance(estimator, KNeighborsClassifier)
+
+
+def test_near_ties_are_decided_by_the_model_itself() -> None:
+    class Model:
+        classes_ = np.array(["a", "b"], dtype=object)
+
+        def predict(self, rows: np.ndarray) -> np.ndarray:
+            return np.array(["model"] * len(rows), dtype=object)
+
+    probabilities = np.array([[0.5, 0.5], [0.9, 0.1], [0.5 + 1e-12, 0.5 - 1e-12], [0.2, 0.8]])
+    found = argmax_predictions(Model(), np.zeros((4, 1)), probabilities)
+    assert found.tolist() == ["model", "a", "model", "b"]

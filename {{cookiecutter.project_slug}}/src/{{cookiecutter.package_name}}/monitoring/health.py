@@ -1,9 +1,11 @@
-"""Service health from the prediction log: volume and latency per model version and arm (pure).
+"""Service health from the prediction log: volume, errors and latency per model version and arm.
 
-Latency is per request (every record of a request shares it), so percentiles are taken over
-requests. The log records answered requests only: refused and failed ones never reach it, so
-the error rate comes from the API's ``/metrics`` (``api_requests_total`` by status) and is
-``None`` here unless the log carries a ``status`` column.
+Reads one row per request and arm (``prediction_log.read_requests``): answered ones (status
+200) and failed ones. ``error_rate`` is the share with a server error (5xx: the model raised;
+for a canary or shadow challenger, its own failures, even when the champion answered the
+caller), ``rejected_rate`` the share refused for bad input (4xx; before routing, so under the
+``unrouted`` arm, or by the model's input check). Latency is per answered request (every record
+of a request shares it), so percentiles are taken over requests. Pure.
 """
 
 from typing import Any
@@ -12,30 +14,34 @@ import numpy as np
 import pandas as pd
 
 PERCENTILES = (50, 95, 99)
+OK = 200
 
 
-def service_health(meta: pd.DataFrame) -> list[dict[str, Any]]:
-    """One entry per (model_version, arm): requests, rows, rate, latency p50/p95/p99."""
-    if meta.empty:
+def service_health(requests: pd.DataFrame) -> list[dict[str, Any]]:
+    """One entry per (model_version, arm): requests, rows, rates, latency p50/p95/p99."""
+    if requests.empty:
         return []
     found = []
-    for (version, arm), rows in meta.groupby(["model_version", "arm"], sort=True):
-        requests = rows.drop_duplicates("request_id")
-        latency = requests["latency_ms"].to_numpy(dtype=float)
-        first, last = rows["timestamp"].min(), rows["timestamp"].max()
+    for (version, arm), group in requests.groupby(["model_version", "arm"], sort=True):
+        status = group["status"].to_numpy(dtype=int)
+        answered = group[status == OK]
+        latency = answered["latency_ms"].to_numpy(dtype=float)
+        first, last = group["timestamp"].min(), group["timestamp"].max()
         minutes = (last - first).total_seconds() / 60
-        errors = None
-        if "status" in requests.columns:
-            errors = float((requests["status"].astype(int) >= 500).mean())
         found.append({
             "model_version": str(version),
             "arm": str(arm),
-            "requests": len(requests),
-            "rows": len(rows),
+            "requests": len(group),
+            "answered": len(answered),
+            "rows": int(group["rows"].sum()),
             "first": first.isoformat(),
             "last": last.isoformat(),
-            "requests_per_minute": len(requests) / minutes if minutes > 0 else None,
-            **{f"latency_ms_p{p}": float(np.percentile(latency, p)) for p in PERCENTILES},
-            "error_rate": errors,
+            "requests_per_minute": len(group) / minutes if minutes > 0 else None,
+            **{
+                f"latency_ms_p{p}": float(np.percentile(latency, p)) if len(latency) else None
+                for p in PERCENTILES
+            },
+            "error_rate": float((status >= 500).mean()),
+            "rejected_rate": float(((status >= 400) & (status < 500)).mean()),
         })  # fmt: skip
     return found

@@ -206,8 +206,9 @@ def run(config: Config, current_path: Path) -> Status:
 def run_from_log(config: Config) -> Status:
     """Monitor the served predictions of the configured window, with their feedback labels."""
     from ..feedback.store import FeedbackStore, log_path, store_path
+    from ..serving.prediction_log import read_requests
     from .health import service_health
-    from .production import describe, served_rows, split_window, with_labels
+    from .production import describe, served_rows, window_start, with_labels, without_meta
 
     path = log_path(config)
     if not path.is_file():
@@ -216,6 +217,7 @@ def run_from_log(config: Config) -> Status:
         )
     served = served_rows(path, config.monitor.window)
     labels = FeedbackStore(store_path(path)).labels()
-    window, meta = split_window(with_labels(served, labels, config.data.target), config.data)
+    window = without_meta(with_labels(served, labels, config.data.target))
+    health = service_health(read_requests(path, since=window_start(path, config.monitor.window)))
     source = describe(path, config.monitor.window)
-    return monitor_window(config, window, source=source, health=service_health(meta))
+    return monitor_window(config, window, source=source, health=health)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import DataConfig, LogWindowConfig
+from ..config import LogWindowConfig
 from ..serving.prediction_log import read_window
 
 SHADOW = "shadow"
@@ -29,6 +29,18 @@ def _start_of_last_rows(path: Path, rows: int) -> datetime | None:
     return datetime.fromisoformat(found[0]) if found else None
 
 
+def window_start(
+    path: Path, window: LogWindowConfig, *, now: datetime | None = None
+) -> datetime | None:
+    """Where the configured window begins (None: the whole log)."""
+    starts: list[datetime | None] = []
+    if window.hours is not None:
+        starts.append((now or datetime.now(UTC)) - timedelta(hours=window.hours))
+    if window.last_rows is not None:
+        starts.append(_start_of_last_rows(path, window.last_rows))
+    return max((start for start in starts if start is not None), default=None)
+
+
 def served_rows(
     path: Path, window: LogWindowConfig | None = None, *, now: datetime | None = None
 ) -> pd.DataFrame:
@@ -36,13 +48,7 @@ def served_rows(
     if not path.is_file():
         return pd.DataFrame(columns=META)
     window = window or LogWindowConfig(last_rows=None)
-    starts: list[datetime | None] = []
-    if window.hours is not None:
-        starts.append((now or datetime.now(UTC)) - timedelta(hours=window.hours))
-    if window.last_rows is not None:
-        starts.append(_start_of_last_rows(path, window.last_rows))
-    since = max((start for start in starts if start is not None), default=None)
-    frame = read_window(path, since=since)
+    frame = read_window(path, since=window_start(path, window, now=now))
     if frame.empty:
         return pd.DataFrame(columns=META)
     frame = frame[frame["arm"] != SHADOW].reset_index(drop=True)
@@ -58,10 +64,9 @@ def with_labels(served: pd.DataFrame, labels: pd.DataFrame, target: str) -> pd.D
     return served.merge(known, on=KEYS, how="left")
 
 
-def split_window(frame: pd.DataFrame, data: DataConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """What `monitor` judges (inputs, outputs, target) and what service health is read from."""
-    meta = frame[[name for name in META if name in frame.columns]]
-    return frame.drop(columns=meta.columns), meta
+def without_meta(frame: pd.DataFrame) -> pd.DataFrame:
+    """What `monitor` judges: inputs, outputs and target, without the log's bookkeeping."""
+    return frame.drop(columns=[name for name in META if name in frame.columns])
 
 
 def describe(path: Path, window: LogWindowConfig) -> str:

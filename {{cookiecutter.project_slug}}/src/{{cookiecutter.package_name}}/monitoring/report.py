@@ -25,8 +25,10 @@ Schema version 1 (a change that removes or renames a key bumps ``schema_version`
                     missing_rate_change, out_of_range_rate, unseen_rate, problems}] | null
     performance     labelled_rows, judged, metric, baseline, current {metric: value},
                     relative_drop, degraded, slices [...] | null
-    service_health  per model_version and arm: requests, rows, first, last,
-                    requests_per_minute, latency_ms_p50/p95/p99, error_rate | null (a file)
+    service_health  per model_version and arm (`unrouted`: refused before routing): requests,
+                    answered, rows, first, last, requests_per_minute, latency_ms_p50/p95/p99
+                    (answered requests; null if none), error_rate (5xx share), rejected_rate
+                    (4xx share) | null (a batch file has no service)
 """
 
 import html
@@ -243,8 +245,11 @@ def to_prometheus(report: dict[str, Any], dataset: str) -> str:
         gauge(
             "latency_p95_ms",
             "p95 request latency in the window.",
-            [(k, h["latency_ms_p95"]) for k, h in arms],
+            [(k, h["latency_ms_p95"]) for k, h in arms if h["latency_ms_p95"] is not None],
         )
+        for name, meaning in (("error_rate", "with a server error (5xx)"),
+                              ("rejected_rate", "refused for bad input (4xx)")):  # fmt: skip
+            gauge(name, f"Share of requests {meaning}.", [(k, h[name]) for k, h in arms])
     return "\n".join(lines) + "\n"
 
 
@@ -281,6 +286,10 @@ def _num(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return _e(value)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 def bar_chart(histogram: dict[str, list[Any]]) -> str:
@@ -427,14 +436,18 @@ def _performance_section(performance: dict[str, Any]) -> list[str]:
 
 
 def _health_section(health: list[dict[str, Any]]) -> list[str]:
-    headers = ["version", "arm", "requests", "rows", "per minute", "p50 ms", "p95 ms", "p99 ms"]
+    headers = ["version", "arm", "requests", "rows", "per minute", "errors (5xx)",
+               "rejected (4xx)", "p50 ms", "p95 ms", "p99 ms"]  # fmt: skip
     rows = [
         [_e(h["model_version"]), _e(h["arm"]), _num(h["requests"]), _num(h["rows"]),
-         _num(h["requests_per_minute"]), _num(h["latency_ms_p50"]), _num(h["latency_ms_p95"]),
-         _num(h["latency_ms_p99"])]
+         _num(h["requests_per_minute"]), _percent(h["error_rate"]), _percent(h["rejected_rate"]),
+         _num(h["latency_ms_p50"]), _num(h["latency_ms_p95"]), _num(h["latency_ms_p99"])]
         for h in health
     ]  # fmt: skip
-    note = "<p class='muted'>Error rates: the API's /metrics (the log holds answered requests).</p>"
+    note = (
+        "<p class='muted'>A challenger's errors count on its own arm even when the champion "
+        "answered; <code>unrouted</code>: requests refused before routing.</p>"
+    )
     return ["<h2>Service health</h2>", _table(headers, rows), note]
 
 

@@ -36,7 +36,7 @@ from ..feedback.labels import check_label
 from ..feedback.store import FeedbackStore, Label, logged_keys, store_path
 from ..release.export import Bundle
 from .metrics import ServingMetrics
-from .prediction_log import Entry, PredictionLog
+from .prediction_log import UNROUTED, Entry, Failure, PredictionLog
 from .predictor import Predictor, Scores
 from .router import CHALLENGER, CHAMPION, SHADOW, Arm, Router
 from .schema import PredictRequestBase, Problem, columns_of, problems, request_model
@@ -46,6 +46,7 @@ Loader = Callable[[str], Bundle]
 ADMIN_TOKEN_VARIABLE = "SERVE_ADMIN_TOKEN"  # noqa: S105 (the name of a variable, not a secret)
 FEEDBACK_LOOKUPS = 3
 JSON = "application/json"
+MODEL_ERROR = "model_error"
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,13 @@ class Server:
             served.version, arm, scores.predictions, served.predictor.classes is not None
         )
 
+    def fail(self, request_id: str, version: str, arm: str, status: int, reason: str,
+             *, seconds: float) -> None:  # fmt: skip
+        """Log a request, or one arm's model call, that produced no prediction."""
+        assert self.log is not None  # noqa: S101 (started before the first request)
+        when = datetime.now(UTC)
+        self.log.log(Failure(request_id, when, version, arm, status, reason, seconds * 1000))
+
     def score_shadow(self, request_id: str, records: list[dict[str, Any]]) -> None:
         """The challenger's turn, in the shadow thread: logged and counted, never returned."""
         deployment = self.deployment
@@ -207,25 +215,31 @@ class Server:
         except Exception:  # the challenger's failure must never reach anyone
             self.metrics.model_errors.labels(challenger.version, SHADOW).inc()
             logger.exception("shadow challenger %s failed", challenger.version)
+            seconds = time.perf_counter() - started
+            self.fail(request_id, challenger.version, SHADOW, 500, MODEL_ERROR, seconds=seconds)
             return
         seconds = time.perf_counter() - started
         self.record(request_id, challenger, SHADOW, records, scores=scores, seconds=seconds)
 
-    def score(self, deployment: Deployment, arm: Arm, records: list[dict[str, Any]]
-              ) -> tuple[Served, Arm, Scores, float]:  # fmt: skip
+    def score(self, request_id: str, deployment: Deployment, arm: Arm,
+              records: list[dict[str, Any]]) -> tuple[Served, Arm, Scores, float]:  # fmt: skip
         """Score on the routed arm; a failing canary challenger falls back to the champion."""
-        if arm == CHALLENGER and deployment.challenger is not None:
+        challenger = deployment.challenger
+        if arm == CHALLENGER and challenger is not None:
             started = time.perf_counter()
             try:
-                scores = deployment.challenger.predictor.score_records(records)
+                scores = challenger.predictor.score_records(records)
             except Exception:
-                self.metrics.model_errors.labels(deployment.challenger.version, CHALLENGER).inc()
+                seconds = time.perf_counter() - started
+                self.metrics.model_errors.labels(challenger.version, CHALLENGER).inc()
                 logger.exception("canary challenger failed; the champion answers")
-                self.observe_canary(CHALLENGER, ok=False, seconds=time.perf_counter() - started)
+                self.observe_canary(CHALLENGER, ok=False, seconds=seconds)
+                self.fail(request_id, challenger.version, CHALLENGER, 500, MODEL_ERROR,
+                          seconds=seconds)  # fmt: skip
             else:
                 seconds = time.perf_counter() - started
                 self.observe_canary(CHALLENGER, ok=True, seconds=seconds)
-                return deployment.challenger, CHALLENGER, scores, seconds
+                return challenger, CHALLENGER, scores, seconds
         started = time.perf_counter()
         try:
             scores = deployment.champion.predictor.score_records(records)
@@ -335,30 +349,43 @@ def add_prediction_route(app: FastAPI, server: Server) -> None:
     @app.post("/predict", responses={200: {"model": PredictResponse}, 413: {}, 422: {}})
     async def predict(request: Request) -> Response:
         """Predict for one or more records; the answer names the model version and the arm."""
+        started = time.perf_counter()
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         deployment = server.deployment
         if deployment is None:
             return Response(status_code=503)
+        champion = deployment.champion.version
+
+        def refuse(status: int, found: list[Problem], arm: str = UNROUTED) -> Response:
+            seconds = time.perf_counter() - started
+            server.fail(request_id, champion, arm, status, found[0].rule, seconds=seconds)
+            return problem_response(status, request_id, found)
+
         try:
             body = await read_body(request, settings.max_body_bytes)
             payload = deployment.request.model_validate_json(body)
         except PayloadTooLargeError:
             limit = f"the body is larger than {settings.max_body_bytes} bytes"
-            return problem_response(413, request_id, [Problem("body", "max_body_bytes", limit)])
+            return refuse(413, [Problem("body", "max_body_bytes", limit)])
         except ValidationError as error:
             found = problems(error)
             for item in found:
                 server.metrics.validation_errors.labels(item.field.split(".")[-1], item.rule).inc()
             too_many = [item for item in found if item.rule == "max_records"]
-            return problem_response(413 if too_many else 422, request_id, too_many or found)
+            return refuse(413 if too_many else 422, too_many or found)
         records = [record.model_dump() for record in payload.records]
         arm = server.router.route(payload.entity_id or request_id)
         try:
-            served, arm, scores, seconds = server.score(deployment, arm, records)
+            served, arm, scores, seconds = server.score(request_id, deployment, arm, records)
             content = answer(request_id, served, arm, scores)
         except ValueError as error:  # valid by the schema, yet the model cannot score it
             detail = f"the model cannot score these records: {str(error)[:200]}"
-            return problem_response(422, request_id, [Problem("records", "model_input", detail)])
+            return refuse(422, [Problem("records", "model_input", detail)], CHAMPION)
+        except Exception:  # the champion failed: a logged 500 that names the request
+            logger.exception("champion %s failed on request %s", champion, request_id)
+            request.state.model_version, request.state.arm = champion, CHAMPION
+            detail = "the model failed on these records; the error is in the server log"
+            return refuse(500, [Problem("records", MODEL_ERROR, detail)], CHAMPION)
         request.state.model_version, request.state.arm = served.version, arm
         server.record(request_id, served, arm, records, scores=scores, seconds=seconds)
         if server.shadow is not None and not server.shadow.submit(request_id, records):

@@ -73,11 +73,11 @@ def total_rows(path: Path) -> int | None:
 def score_chunk(predictor: Predictor, chunk: pd.DataFrame) -> pd.DataFrame:
     """The chunk with ``prediction`` (and ``proba_<class>``) columns (pure)."""
     scores = predictor.score_frame(chunk)
-    scored = chunk.assign(**{PREDICTION: scores.predictions})
+    added: dict[str, Any] = {PREDICTION: scores.predictions}
     if scores.probabilities is not None and predictor.classes is not None:
         for index, label in enumerate(predictor.classes):
-            scored[f"{PROBA_PREFIX}{label}"] = scores.probabilities[:, index]
-    return scored
+            added[f"{PROBA_PREFIX}{label}"] = scores.probabilities[:, index]
+    return pd.concat([chunk, pd.DataFrame(added, index=chunk.index)], axis=1)
 
 
 class ChunkWriter:
@@ -135,7 +135,7 @@ def score_file(
                     raise ProjectError(f"{source}: required columns missing: {', '.join(absent)}")
                 chunk = raw.assign(**{name: np.nan for name in columns if name not in raw})
                 found = invalid_rows(chunk, columns)
-                valid = chunk[~chunk.index.isin(found["row"])]
+                valid = chunk.drop(index=found["row"].unique()) if len(found) else chunk
                 if len(valid):
                     writer.write(score_chunk(predictor, valid))
                 problems.append(found)

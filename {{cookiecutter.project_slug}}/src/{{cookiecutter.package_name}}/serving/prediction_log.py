@@ -1,11 +1,16 @@
 """The prediction log: every served prediction, durably, for monitoring and feedback.
 
-SQLite in WAL mode, one row per scored record. The response path only puts an entry on a
-bounded queue (never blocks, never raises: a full queue drops the entry and counts it); one
-background thread serialises entries to JSON and writes them in batches, one transaction per
-batch. ``close`` drains the queue, so a clean shutdown loses nothing; a crash loses at most the
-last ``FLUSH_SECONDS`` of entries. Old rows are pruned by
-age and count as the writer goes. ``read_window`` is the reader monitoring uses.
+SQLite in WAL mode, two tables: ``predictions``, one row per scored record, and ``failures``,
+one row per request (or model call) that got no prediction: refused by validation (4xx), or a
+model that raised (5xx; a canary or shadow challenger's error counts here too, even though the
+champion answered the caller). Together they give service health its error rates.
+
+The response path only puts an entry on a bounded queue (never blocks, never raises: a full
+queue drops the entry and counts it); one background thread serialises entries to JSON and
+writes them in batches, one transaction per batch. ``close`` drains the queue, so a clean
+shutdown loses nothing; a crash loses at most the last ``FLUSH_SECONDS`` of entries. Old rows
+are pruned by age and count as the writer goes. ``read_window`` (predictions) and
+``read_requests`` (one row per request and arm, answered or not) are the readers monitoring uses.
 """
 
 import json
@@ -41,11 +46,28 @@ CREATE TABLE IF NOT EXISTS predictions (
     latency_ms REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS predictions_timestamp ON predictions (timestamp);
+CREATE TABLE IF NOT EXISTS failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    arm TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    latency_ms REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_timestamp ON failures (timestamp);
 """
 INSERT = (
     "INSERT INTO predictions (request_id, record, timestamp, model_name, model_version, arm, "
     "features, prediction, probabilities, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+INSERT_FAILURE = (
+    "INSERT INTO failures (request_id, timestamp, model_version, arm, status, reason, latency_ms)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+TABLES = ("predictions", "failures")
+UNROUTED = "unrouted"  # the arm of a request refused before it was routed (bad input)
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,23 @@ class Entry:
     predictions: Sequence[Any]
     probabilities: Sequence[Sequence[float]] | None
     classes: Sequence[Any] | None
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A request, or one arm's model call, that produced no prediction.
+
+    ``status`` is the HTTP status the caller got for it (500 for a challenger that failed while
+    the champion answered); ``reason`` is the broken rule or ``model_error``.
+    """
+
+    request_id: str
+    timestamp: datetime
+    model_version: str
+    arm: str
+    status: int
+    reason: str
     latency_ms: float
 
 
@@ -104,12 +143,12 @@ class PredictionLog:
         self.dropped = 0  # entries refused because the queue was full
         self.failed = 0  # rows the database refused (e.g. disk full); reported on stderr
         self.written = 0
-        self._queue: queue.Queue[Entry | None] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.Queue[Entry | Failure | None] = queue.Queue(maxsize=queue_size)
         self._thread = threading.Thread(target=self._write_forever, name="prediction-log")
         self._connection = connect(path)
         self._thread.start()
 
-    def log(self, entry: Entry) -> None:
+    def log(self, entry: Entry | Failure) -> None:
         """Hand an entry to the writer; never blocks and never raises."""
         try:
             self._queue.put_nowait(entry)
@@ -142,27 +181,74 @@ class PredictionLog:
                 last_prune = time.monotonic()
         self._connection.close()
 
-    def _write(self, entries: list[Entry]) -> None:
-        values = [row for entry in entries for row in rows(entry)]
+    def _write(self, entries: list[Entry | Failure]) -> None:
+        values = [row for entry in entries if isinstance(entry, Entry) for row in rows(entry)]
+        failures = [
+            (f.request_id, stamp(f.timestamp), f.model_version, f.arm, f.status, f.reason,
+             f.latency_ms)
+            for f in entries if isinstance(f, Failure)
+        ]  # fmt: skip
         try:
             with self._connection:
                 self._connection.executemany(INSERT, values)
-            self.written += len(values)
+                self._connection.executemany(INSERT_FAILURE, failures)
+            self.written += len(values) + len(failures)
         except (sqlite3.Error, TypeError, ValueError) as error:
-            self.failed += len(values)
-            print(f"prediction log: {len(values)} rows not written: {error}", file=sys.stderr)
+            self.failed += len(values) + len(failures)
+            count = len(values) + len(failures)
+            print(f"prediction log: {count} rows not written: {error}", file=sys.stderr)
 
     def _prune(self) -> None:
         oldest = stamp(datetime.now(UTC) - self.max_age)
         try:
             with self._connection:
-                self._connection.execute("DELETE FROM predictions WHERE timestamp < ?", (oldest,))
-                self._connection.execute(
-                    "DELETE FROM predictions WHERE id <= (SELECT MAX(id) FROM predictions) - ?",
-                    (self.max_rows,),
-                )
+                for table in TABLES:  # constants: no user text reaches these statements
+                    newest = f"SELECT MAX(id) FROM {table}"  # noqa: S608
+                    delete = f"DELETE FROM {table} WHERE"  # noqa: S608
+                    self._connection.execute(f"{delete} timestamp < ?", (oldest,))
+                    self._connection.execute(f"{delete} id <= ({newest}) - ?", (self.max_rows,))
         except sqlite3.Error as error:
             print(f"prediction log: pruning failed: {error}", file=sys.stderr)
+
+
+def _where(
+    since: datetime | None, until: datetime | None, arm: str | None = None
+) -> tuple[str, list[str]]:
+    """The WHERE clause (or nothing) and its parameters for a time window and an arm."""
+    clauses, parameters = [], []
+    for clause, value in (
+        ("timestamp >= ?", stamp(since) if since else None),
+        ("timestamp < ?", stamp(until) if until else None),
+        ("arm = ?", arm),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            parameters.append(value)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), parameters
+
+
+def read_requests(
+    path: Path, *, since: datetime | None = None, until: datetime | None = None
+) -> pd.DataFrame:
+    """One row per request and arm in [since, until), answered or not: what health is made of.
+
+    Columns: ``request_id``, ``timestamp`` (UTC), ``model_version``, ``arm``, ``status`` (200
+    for an answer), ``rows`` (records scored), ``latency_ms``. No JSON is parsed: it is cheap.
+    """
+    where, parameters = _where(since, until)
+    answered = (
+        "SELECT request_id, MIN(timestamp) AS timestamp, model_version, arm, 200 AS status, "
+        "COUNT(*) AS rows, MAX(latency_ms) AS latency_ms FROM predictions"
+    )
+    failed = "SELECT request_id, timestamp, model_version, arm, status, 0, latency_ms FROM failures"
+    grouped = "GROUP BY request_id, model_version, arm"
+    query = f"{answered}{where} {grouped} UNION ALL {failed}{where}"
+    if not path.is_file():
+        return pd.DataFrame()
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        table = pd.read_sql_query(query, connection, params=[*parameters, *parameters])
+    table["timestamp"] = pd.to_datetime(table["timestamp"], utc=True, format="ISO8601")
+    return table.sort_values("timestamp", kind="stable", ignore_index=True)
 
 
 def read_window(
@@ -179,18 +265,9 @@ def read_window(
     classifier, and ``request_id``, ``timestamp`` (UTC), ``model_version``, ``arm`` and
     ``latency_ms``. Pass ``arm="champion"`` for what callers were actually served.
     """
-    clauses, parameters = [], []
-    for clause, value in (
-        ("timestamp >= ?", stamp(since) if since else None),
-        ("timestamp < ?", stamp(until) if until else None),
-        ("arm = ?", arm),
-    ):
-        if value is not None:
-            clauses.append(clause)
-            parameters.append(value)
-    query = "SELECT * FROM predictions"
-    query += f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    query += " ORDER BY id" + (f" LIMIT {int(limit)}" if limit is not None else "")
+    where, parameters = _where(since, until, arm)
+    query = f"SELECT * FROM predictions{where} ORDER BY id"  # noqa: S608 (placeholders only)
+    query += f" LIMIT {int(limit)}" if limit is not None else ""
     if not path.is_file():
         return pd.DataFrame()
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:

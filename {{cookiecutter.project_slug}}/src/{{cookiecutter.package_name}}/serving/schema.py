@@ -110,25 +110,26 @@ def invalid_rows(frame: pd.DataFrame, columns: Mapping[str, ColumnSpec]) -> pd.D
     """Every broken rule of every row, vectorised: columns ``row``, ``field``, ``rule``, ``value``.
 
     ``row`` is the frame's index label. Columns outside the schema are not checked: a batch
-    file may carry ids or labels that are passed through to the output.
+    file may carry ids or labels that are passed through to the output. Masks are NumPy
+    arrays: a valid chunk (the common case) costs a few comparisons per column.
     """
     found: list[pd.DataFrame] = []
 
-    def add(mask: pd.Series, name: str, rule: str) -> None:
+    def add(mask: np.ndarray, name: str, rule: str) -> None:
         if mask.any():
-            values = frame.loc[mask, name].astype(str)
+            values = frame[name][mask].astype(str)
             found.append(pd.DataFrame({"row": values.index, "field": name, "rule": rule,
                                        "value": values.to_numpy()}))  # fmt: skip
 
     for name, spec in columns.items():
         column = frame[name]
-        missing = column.isna()
+        missing = column.isna().to_numpy()
         if not nullable(spec):
             add(missing, name, "required")
         present = ~missing
         if spec.type == "numeric":
-            numbers = pd.to_numeric(column, errors="coerce").astype("float64")
-            add(present & (numbers.isna() | _booleans(column)), name, "type")
+            numbers, wrong_type = _numbers(column)
+            add(present & wrong_type, name, "type")
             add(present & np.isinf(numbers), name, "finite")
             finite = present & np.isfinite(numbers)
             if spec.min is not None:
@@ -137,19 +138,23 @@ def invalid_rows(frame: pd.DataFrame, columns: Mapping[str, ColumnSpec]) -> pd.D
                 add(finite & (numbers > spec.max), name, "max")
         elif spec.categories:
             text = column if pd.api.types.is_string_dtype(column) else column.astype(str)
-            add(present & ~text.isin(spec.categories), name, "categories")
+            add(present & ~text.isin(spec.categories).to_numpy(), name, "categories")
     if not found:
         return pd.DataFrame({"row": [], "field": [], "rule": [], "value": []})
     return pd.concat(found, ignore_index=True).sort_values(["row", "field"], kind="stable")
 
 
-def _booleans(column: pd.Series) -> pd.Series:
-    """True where a value is a boolean: the API refuses true/false for a number, so does batch."""
-    if column.dtype == bool:
-        return pd.Series(True, index=column.index)
-    if column.dtype != object:
-        return pd.Series(False, index=column.index)  # a numeric dtype holds no booleans
-    return column.map(lambda value: isinstance(value, bool | np.bool_)).astype(bool)
+def _numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The column as float64 (NaN where not a number), and where a value is not a number.
+
+    Booleans are not numbers: the API refuses true/false for a numeric field, so does batch.
+    """
+    if column.dtype.kind in "iuf":
+        numbers = column.to_numpy(dtype="float64", na_value=np.nan)
+        return numbers, np.zeros(len(column), dtype=bool)
+    numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    booleans = column.map(lambda value: isinstance(value, bool | np.bool_)).to_numpy(dtype=bool)
+    return numbers, np.isnan(numbers) | booleans
 
 
 def missing_columns(frame: pd.DataFrame, columns: Mapping[str, ColumnSpec]) -> list[str]:
