@@ -135,7 +135,7 @@ def score_file(
                     raise ProjectError(f"{source}: required columns missing: {', '.join(absent)}")
                 chunk = raw.assign(**{name: np.nan for name in columns if name not in raw})
                 found = invalid_rows(chunk, columns)
-                valid = chunk.drop(index=found["row"].unique()) if len(found) else chunk
+                valid = chunk[~chunk.index.isin(found["row"])] if len(found) else chunk
                 if len(valid):
                     writer.write(score_chunk(predictor, valid))
                 problems.append(found)

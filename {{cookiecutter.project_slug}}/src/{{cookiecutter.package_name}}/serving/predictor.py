@@ -113,7 +113,7 @@ def probe_records(columns: Mapping[str, ColumnSpec]) -> list[dict[str, Any]]:
 def argmax_predictions(model: Any, inputs: Any, probabilities: np.ndarray) -> np.ndarray:
     """``model.predict(inputs)`` from its probabilities; rows at a near-tie ask the model."""
     top_two = np.partition(probabilities, -2, axis=1)[:, -2:]
-    predictions = np.asarray(model.classes_).take(probabilities.argmax(axis=1))
+    predictions: np.ndarray = np.asarray(model.classes_).take(probabilities.argmax(axis=1))
     tied = np.flatnonzero(top_two[:, 1] - top_two[:, 0] <= TIE)
     if len(tied):
         rows = inputs.iloc[tied] if isinstance(inputs, pd.DataFrame) else inputs[tied]
