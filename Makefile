@@ -45,7 +45,7 @@ pin: $(VENV)/.synced ## Re-resolve the generated project's pinned versions (need
 	$(RUN) python scripts/pin_generated_deps.py
 
 bench: $(VENV)/.synced ## Benchmarks: time to first model, no-op repro, pipeline overhead
-	$(RUN) python benchmarks/pipeline_benchmark.py
+	$(RUN) python -m benchmarks.pipeline_benchmark
 
 clean: ## Remove build outputs and caches (keeps .tools and .venv)
 	rm -rf build site .pytest_cache .ruff_cache

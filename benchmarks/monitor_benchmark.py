@@ -12,7 +12,7 @@ Times are the best of three runs (the machine is shared). Each window runs in a 
 process; peak memory is the peak RSS above the RSS the process had with the data already
 built (Linux: /proc/self/clear_refs resets the peak). Target: under 10 s on 2 cores.
 
-Run from the template root: `uv run python benchmarks/monitor_benchmark.py [--rows 1000000]`.
+Run from the template root: `uv run python -m benchmarks.monitor_benchmark [--rows 1000000]`.
 """
 
 from __future__ import annotations

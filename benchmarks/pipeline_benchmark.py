@@ -6,7 +6,7 @@
    work (validate, split, fit, evaluate with slices, importance and plots) done in one plain
    Python process with the project's own functions, without DVC, MLflow or files in between.
 
-Run from the template root: `uv run python benchmarks/pipeline_benchmark.py [--rows 200000]`.
+Run from the template root: `uv run python -m benchmarks.pipeline_benchmark [--rows 200000]`.
 """
 
 from __future__ import annotations

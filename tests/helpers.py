@@ -20,6 +20,15 @@ CHOICES = {
 # The options of a default render, after cookiecutter derived slug and package from the name.
 DEFAULT_SLUG = "penguins-ml"
 DEFAULT_PACKAGE = "penguins_ml"
+# One valid record of the default project's model input (a request to its API).
+RECORD = {
+    "island": "Biscoe",
+    "bill_length_mm": 46.1,
+    "bill_depth_mm": 13.2,
+    "flipper_length_mm": 211.0,
+    "body_mass_g": 4500.0,
+    "sex": "female",
+}
 
 
 def render(output_dir: Path, **options: str) -> Path:

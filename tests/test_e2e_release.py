@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from helpers import DEFAULT_PACKAGE, run
+from servers import ServerProcess, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -26,51 +24,30 @@ pytestmark = pytest.mark.e2e
 FIRST, WORSE, BETTER, LATER = 0.015, 0.0005, 1.0, 0.3
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class TrackingServer:
     """`mlflow server` with a SQLite backend and one worker, owned by the test."""
 
     def __init__(self, python: Path, workdir: Path) -> None:
         self.python, self.workdir, self.port = python, workdir, free_port()
-        self.process: subprocess.Popen[bytes] | None = None
+        self.server: ServerProcess | None = None
 
     @property
     def uri(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        command = [str(self.python), "-m", "mlflow", "server", "--host", "127.0.0.1",
+                   "--port", str(self.port), "--workers", "1",
+                   "--backend-store-uri", f"sqlite:///{self.workdir / 'server.db'}"]  # fmt: skip
         env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-        self.process = subprocess.Popen(
-            [str(self.python), "-m", "mlflow", "server", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", "1",
-             "--backend-store-uri", f"sqlite:///{self.workdir / 'server.db'}"],
-            cwd=self.workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.uri}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        self.stop()
-        raise AssertionError("mlflow server did not become healthy within 120 s")
+        self.server = ServerProcess(
+            command, cwd=self.workdir, env=env, port=self.port, probe="/health"
+        )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+        if self.server is not None:
+            self.server.stop(timeout=20)
+        self.server = None
 
 
 @pytest.fixture(scope="module", params=["sqlite", "server"])

@@ -23,20 +23,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from test_e2e_release import free_port, train_with_c
+from test_e2e_release import train_with_c
 
-from helpers import DEFAULT_PACKAGE, run
+from helpers import DEFAULT_PACKAGE, RECORD, run
+from servers import ServerProcess, free_port
 
 pytestmark = pytest.mark.e2e
-
-RECORD = {
-    "island": "Biscoe",
-    "bill_length_mm": 46.1,
-    "bill_depth_mm": 13.2,
-    "flipper_length_mm": 211.0,
-    "body_mass_g": 4500.0,
-    "sex": "female",
-}
 
 
 def cli(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -47,28 +39,29 @@ def python(project: Path, env: dict[str, str], code: str) -> str:
     return run(["uv", "run", "--no-sync", "python", "-c", code], project, env=env).stdout
 
 
-class Api:
-    """`<package> serve` in a subprocess on a free loopback port."""
+def set_champion(project: Path, env: dict[str, str], version: str) -> None:
+    """Move the champion alias, as `promote` would, without touching the served process."""
+    python(project, env, (
+        "import mlflow\n"
+        f"mlflow.MlflowClient('sqlite:///mlflow.db').set_registered_model_alias("
+        f"'{DEFAULT_PACKAGE}', 'champion', '{version}')\n"
+    ))  # fmt: skip
 
-    def __init__(self, project: Path, env: dict[str, str], *args: str) -> None:
-        self.port = free_port()
-        self.log = project / "data" / "predictions" / f"e2e-{self.port}.db"
-        command = ["uv", "run", "--no-sync", DEFAULT_PACKAGE, "serve", *args,
-                   f"serve.log.path={self.log}", "--port", str(self.port)]  # fmt: skip
-        self.output = project / f"serve-{self.port}.log"
-        with self.output.open("w") as sink:
-            self.process = subprocess.Popen(command, cwd=project, env=env, stdout=sink, stderr=sink)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited:\n{self.output.read_text()}")
-            try:
-                if self.get("/ready")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise AssertionError(f"serve not ready within 120 s:\n{self.output.read_text()}")
+
+class Api(ServerProcess):
+    """`<package> serve` in a subprocess on a free loopback port, with its own prediction log.
+
+    ``log=False`` keeps the configured log (`serve.log.path`), which `monitor` reads.
+    """
+
+    def __init__(self, project: Path, env: dict[str, str], *args: str, log: bool = True) -> None:
+        port = free_port()
+        self.log = project / "data" / "predictions" / f"e2e-{port}.db"
+        own_log = [f"serve.log.path={self.log}"] if log else []
+        command = ["uv", "run", "--no-sync", DEFAULT_PACKAGE, "serve", *args, *own_log,
+                   "--port", str(port)]  # fmt: skip
+        output = project / f"serve-{port}.log"
+        super().__init__(command, cwd=project, env=env, port=port, probe="/ready", output=output)
 
     def request(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -90,16 +83,10 @@ class Api:
     def predict(self, *records: dict[str, Any], **extra: Any) -> tuple[int, Any]:
         return self.request("POST", "/predict", {"records": list(records), **extra})
 
-    def stop(self) -> None:
-        """SIGTERM by PID: uvicorn shuts down cleanly (lifespan drains the log)."""
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise AssertionError("serve did not stop within 60 s of SIGTERM") from None
+    def stop(self, timeout: float = 60) -> bool:
+        """A clean shutdown (lifespan drains the log), or the test fails."""
+        assert super().stop(timeout), f"serve did not stop within {timeout} s of SIGTERM"
+        return True
 
     def logged(self) -> list[tuple[str, str]]:
         """(arm, model_version) of every logged row (after stop)."""
@@ -200,6 +187,15 @@ def test_a_failing_challenger_is_rolled_back_automatically(api, served, tmp_path
     canary = server.get("/model")[1]["canary"]
     assert canary["percent"] == 0.0 and "error rate" in canary["rollback"]
     assert "api_canary_rollbacks_total 1.0" in server.get("/metrics")[1]
+    server.stop()
+    with sqlite3.connect(server.log) as connection:
+        failures = connection.execute(
+            "SELECT arm, status, reason, COUNT(*) FROM failures GROUP BY arm, status, reason"
+        ).fetchall()
+        answered = connection.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
+    [(arm, status, reason, count)] = failures  # the challenger's errors, on its own arm
+    assert (arm, status, reason, answered) == ("challenger", 500, "model_error", 80)
+    assert count >= 10
 
 
 def test_reload_switches_versions_while_requests_flow(api, served) -> None:
@@ -218,27 +214,36 @@ def test_reload_switches_versions_while_requests_flow(api, served) -> None:
         worker.start()
     try:
         time.sleep(1)
-        python(project, env, (
-            "import mlflow\n"
-            f"mlflow.MlflowClient('sqlite:///mlflow.db').set_registered_model_alias("
-            f"'{DEFAULT_PACKAGE}', 'champion', '2')\n"
-        ))  # fmt: skip
+        set_champion(project, env, "2")
         status, versions = server.request("POST", "/admin/reload")
         time.sleep(1)
     finally:
         stop.set()
         for worker in workers:
             worker.join()
-        python(project, env, (
-            "import mlflow\n"
-            f"mlflow.MlflowClient('sqlite:///mlflow.db').set_registered_model_alias("
-            f"'{DEFAULT_PACKAGE}', 'champion', '1')\n"
-        ))  # fmt: skip
+        set_champion(project, env, "1")
     assert status == 200 and versions["after"]["champion"] == "2"
     assert {code for code, _ in results} == {200}
     seen = [version for _, version in results]
     assert seen[0] == "1" and seen[-1] == "2"
     assert seen == sorted(seen)  # once switched, never back
+
+
+def test_sighup_reloads_the_champion(api, served) -> None:
+    project, env, _ = served
+    server = api()
+    assert server.get("/model")[1]["champion"]["version"] == "1"
+    set_champion(project, env, "2")
+    try:
+        os.kill(server.process.pid, signal.SIGHUP)  # `uv run` passes it on to the server
+        deadline = time.monotonic() + 60
+        while server.get("/model")[1]["champion"]["version"] != "2":
+            assert time.monotonic() < deadline, server.text()
+            time.sleep(0.2)
+        assert server.predict(RECORD)[1]["model"]["version"] == "2"
+    finally:
+        set_champion(project, env, "1")
+    assert "reloaded on SIGHUP" in server.text()
 
 
 def test_bounded_load_has_no_error_and_logs_every_request(api) -> None:

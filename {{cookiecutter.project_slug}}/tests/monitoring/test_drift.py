@@ -12,6 +12,7 @@ from {{ cookiecutter.package_name }}.config import DataConfig, DriftConfig
 from {{ cookiecutter.package_name }}.monitoring.drift import (
     MISSING,
     UNSEEN,
+    FeatureDrift,
     adjust_p_values,
     categorical_stats,
     chi_square_p_value,
@@ -110,52 +111,55 @@ def test_holm_and_bonferroni_by_hand() -> None:
     assert adjust_p_values(p_values, "none") == p_values
 
 
-@pytest.mark.parametrize(("reference_rows", "current_rows"), [(2000, 300), (20_000, 5000)])
-def test_an_iid_resample_raises_no_alarm(
+@pytest.fixture(params=[(2000, 300), (20_000, 5000)], ids=["p-value-window", "distance-window"])
+def window_drift(
+    request: pytest.FixtureRequest,
     schema: DataConfig,
     drift_config: DriftConfig,
     make_window: Window,
-    reference_rows: int,
-    current_rows: int,
-) -> None:
+) -> Callable[..., list[FeatureDrift]]:
+    """Drift of a window made with ``changes`` against one reference: a small window (judged by
+    p-values) and a large one (judged by distances)."""
+    reference_rows, current_rows = request.param
     reference = make_window(reference_rows, seed=1)
+
+    def drift(seed: int = 2, **changes: object) -> list[FeatureDrift]:
+        current = make_window(current_rows, seed=seed, **changes)
+        return feature_drift(reference, current, schema, drift_config)
+
+    return drift
+
+
+def drifted(features: list[FeatureDrift]) -> list[str]:
+    return [f.stats.name for f in features if f.drifted]
+
+
+def test_an_iid_resample_raises_no_alarm(
+    window_drift: Callable[..., list[FeatureDrift]], drift_config: DriftConfig
+) -> None:
     for seed in range(2, 7):
-        features = feature_drift(reference, make_window(current_rows, seed), schema, drift_config)
-        assert [f.stats.name for f in features if f.drifted] == []
+        features = window_drift(seed)
+        assert drifted(features) == []
         assert {f.severity for f in features} == {"ok"}
         assert not dataset_drift(features, drift_config).drifted
 
 
-@pytest.mark.parametrize(("reference_rows", "current_rows"), [(2000, 300), (20_000, 5000)])
 def test_a_mean_shift_of_half_a_std_is_flagged_on_its_feature(
-    schema: DataConfig,
-    drift_config: DriftConfig,
-    make_window: Window,
-    reference_rows: int,
-    current_rows: int,
+    window_drift: Callable[..., list[FeatureDrift]], drift_config: DriftConfig
 ) -> None:
-    reference = make_window(reference_rows, seed=1)
-    current = make_window(current_rows, seed=2, shift=0.5)
-    features = feature_drift(reference, current, schema, drift_config)
-    assert [f.stats.name for f in features if f.drifted] == ["x1"]
+    features = window_drift(shift=0.5)
+    assert drifted(features) == ["x1"]
     shifted = next(f for f in features if f.stats.name == "x1")
     assert shifted.stats.distance == pytest.approx(0.5, abs=0.1)
     assert shifted.severity in {"warn", "alert"}
     assert not dataset_drift(features, drift_config).drifted  # 1 of 4 features < 50%
 
 
-@pytest.mark.parametrize(("reference_rows", "current_rows"), [(2000, 300), (20_000, 5000)])
 def test_a_changed_category_mix_is_flagged_on_its_feature(
-    schema: DataConfig,
-    drift_config: DriftConfig,
-    make_window: Window,
-    reference_rows: int,
-    current_rows: int,
+    window_drift: Callable[..., list[FeatureDrift]],
 ) -> None:
-    reference = make_window(reference_rows, seed=1)
-    current = make_window(current_rows, seed=2, colour_mix=[0.2, 0.3, 0.5])
-    features = feature_drift(reference, current, schema, drift_config)
-    assert [f.stats.name for f in features if f.drifted] == ["colour"]
+    features = window_drift(colour_mix=[0.2, 0.3, 0.5])
+    assert drifted(features) == ["colour"]
     assert next(f for f in features if f.stats.name == "colour").severity == "alert"
 
 

@@ -189,34 +189,11 @@ def test_paired_bootstrap_of_a_clearly_better_model_is_above_zero() -> None:
 
 def test_paired_bootstrap_of_identical_models_is_zero_and_deterministic() -> None:
     truth = np.array([1.0, 2.0, 3.0, 4.0])
-    same = paired_bootstrap(
-        truth,
-        truth,
-        truth,
-        score=accuracy,
-        higher_is_better=True,
-        samples=200,
-        confidence=0.9,
-        seed=1,
-    )
-    assert same == (0.0, 0.0)
-    first = paired_bootstrap(
-        truth,
-        truth + 1,
-        truth,
-        score=accuracy,
-        higher_is_better=False,
-        samples=200,
-        confidence=0.9,
-        seed=3,
-    )
-    assert first == paired_bootstrap(
-        truth,
-        truth + 1,
-        truth,
-        score=accuracy,
-        higher_is_better=False,
-        samples=200,
-        confidence=0.9,
-        seed=3,
-    )
+
+    def bootstrap(challenger: np.ndarray, higher: bool, seed: int) -> tuple[float, float]:
+        return paired_bootstrap(truth, challenger, truth, score=accuracy, higher_is_better=higher,
+                                samples=200, confidence=0.9, seed=seed)  # fmt: skip
+
+    assert bootstrap(truth, higher=True, seed=1) == (0.0, 0.0)
+    first = bootstrap(truth + 1, higher=False, seed=3)
+    assert first == bootstrap(truth + 1, higher=False, seed=3)

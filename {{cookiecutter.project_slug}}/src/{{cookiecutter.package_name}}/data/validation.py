@@ -6,6 +6,7 @@ validated Parquet file. On failure it raises, so DVC stops before any later stag
 previous validated data stays as it was.
 """
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -103,25 +104,39 @@ def check_column(name: str, series: pd.Series, spec: ColumnSpec) -> list[Violati
     return found
 
 
+def column_set_violations(
+    columns: Iterable[object],
+    data: DataConfig,
+    *,
+    required: Iterable[str],
+    missing: str,
+    unexpected: str,
+    tolerated: Callable[[str], bool] = lambda name: False,
+) -> list[Violation]:
+    """Required columns that are absent and, unless the schema allows extra columns, columns
+    outside the schema that are not ``tolerated``; ``missing``/``unexpected`` say why."""
+    present = [str(name) for name in columns]
+    found = [Violation(name, "missing_column", missing) for name in required if name not in present]
+    if not data.allow_extra_columns:
+        found.extend(
+            Violation(name, "unexpected_column", unexpected)
+            for name in present
+            if name not in data.columns and not tolerated(name)
+        )
+    return found
+
+
 def check_frame(frame: pd.DataFrame, data: DataConfig) -> list[Violation]:
     """All violations of the schema in ``frame``; an empty list means the data is valid."""
     if frame.empty:
         return [Violation(WHOLE_FILE, "empty", "the file has no rows")]
-    found = [
-        Violation(name, "missing_column", "required by the schema but absent from the file")
-        for name in data.columns
-        if name not in frame.columns
-    ]
-    if not data.allow_extra_columns:
-        found.extend(
-            Violation(
-                str(name),
-                "unexpected_column",
-                "not in the schema (add it to conf/data or set allow_extra_columns: true)",
-            )
-            for name in frame.columns
-            if name not in data.columns
-        )
+    found = column_set_violations(
+        frame.columns,
+        data,
+        required=data.columns,
+        missing="required by the schema but absent from the file",
+        unexpected="not in the schema (add it to conf/data or set allow_extra_columns: true)",
+    )
     for name, spec in data.columns.items():
         if name in frame.columns:
             found.extend(check_column(name, frame[name], spec))

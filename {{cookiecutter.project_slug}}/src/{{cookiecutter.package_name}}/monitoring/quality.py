@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ColumnSpec, DataConfig, QualityConfig
-from ..data.validation import Violation, check_column
+from ..data.validation import Violation, check_column, column_set_violations
 from .drift import MISSING, PREDICTION, category_counts, numeric_values
 
 PROBA_PREFIX = "proba_"
@@ -55,17 +55,14 @@ def schema_violations(
 
     The target and non-input schema columns are optional: a window rarely has labels yet.
     """
-    found = [
-        Violation(name, "missing_column", "a model input absent from the window")
-        for name in data.feature_columns
-        if name not in frame.columns
-    ]
-    if not data.allow_extra_columns:
-        found.extend(
-            Violation(str(name), "unexpected_column", "not in the schema nor in ignore_columns")
-            for name in frame.columns
-            if name not in data.columns and not expected_extra(str(name), config)
-        )
+    found = column_set_violations(
+        frame.columns,
+        data,
+        required=data.feature_columns,
+        missing="a model input absent from the window",
+        unexpected="not in the schema nor in ignore_columns",
+        tolerated=lambda name: expected_extra(name, config),
+    )
     for name in data.columns_of_type("numeric"):
         if name in frame.columns:
             rules = check_column(name, frame[name], data.columns[name])

@@ -5,8 +5,9 @@
 does as little as it can: the body is read within a size limit and parsed straight into the
 generated request model (pydantic, in Rust), records are scored without a DataFrame, the log
 and the shadow challenger get a queue entry each, and the JSON answer is written by hand.
-Reload loads the new models completely, then swaps one reference: a request in flight keeps
-the deployment it started with, so none is dropped.
+Reload (``POST /admin/reload``, or SIGHUP to the process) loads the new models completely,
+then swaps one reference: a request in flight keeps the deployment it started with, so none
+is dropped.
 """
 
 import asyncio
@@ -15,6 +16,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import threading
 import time
 import uuid
@@ -281,6 +283,37 @@ class Server:
         return {"before": before, "after": after}
 
 
+def reload_on_hangup(server: Server) -> Callable[[], None]:
+    """Make SIGHUP reload the models (``kill -HUP <pid>``, ``docker kill -s HUP``).
+
+    Signal handlers belong to the main thread's event loop: under uvicorn the handler is
+    installed and the returned function removes it; elsewhere (a test client) it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    running: set[asyncio.Task[None]] = set()  # keep a reference until the reload is done
+
+    async def reload() -> None:
+        try:
+            versions = await server.reload()
+        except Exception:  # the old models keep serving
+            logger.exception("reload on SIGHUP failed, still serving the previous models")
+        else:
+            logger.info("reloaded on SIGHUP: %s", versions)
+
+    def hangup() -> None:
+        task = loop.create_task(reload())
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    def stop_listening() -> None:
+        loop.remove_signal_handler(signal.SIGHUP)
+
+    loop.add_signal_handler(signal.SIGHUP, hangup)
+    return stop_listening
+
+
 class RequestMetrics:
     """Pure ASGI middleware: count and time every request by route, status, version and arm."""
 
@@ -322,9 +355,11 @@ def create_app(settings: ServeConfig, loader: Loader) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(server.start)
+        stop_listening = reload_on_hangup(server)
         try:
             yield
         finally:
+            stop_listening()
             await anyio.to_thread.run_sync(server.stop)
 
     app = FastAPI(
@@ -545,4 +580,6 @@ def serve(
     merged = {**config.serve.model_dump(), **{k: v for k, v in changes.items() if v is not None}}
     settings = ServeConfig.model_validate(merged)
     app = create_app(settings, lambda source: load_bundle(source, config))
+    # The app's own messages (reloads, rollbacks, model errors) beside uvicorn's, on stderr.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False)

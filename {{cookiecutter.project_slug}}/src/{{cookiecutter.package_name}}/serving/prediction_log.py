@@ -141,6 +141,7 @@ class PredictionLog:
     def __init__(self, path: Path, *, max_rows: int, max_age_days: float, queue_size: int) -> None:
         self.path, self.max_rows, self.max_age = path, max_rows, timedelta(days=max_age_days)
         self.dropped = 0  # entries refused because the queue was full
+        self._dropped_lock = threading.Lock()  # the request path and the shadow thread count
         self.failed = 0  # rows the database refused (e.g. disk full); reported on stderr
         self.written = 0
         self._queue: queue.Queue[Entry | Failure | None] = queue.Queue(maxsize=queue_size)
@@ -153,7 +154,8 @@ class PredictionLog:
         try:
             self._queue.put_nowait(entry)
         except queue.Full:
-            self.dropped += 1
+            with self._dropped_lock:
+                self.dropped += 1
 
     def close(self) -> None:
         """Write everything queued so far, then stop the writer (a clean shutdown)."""
