@@ -195,7 +195,10 @@ def predict(
         str | None,
         typer.Option(help="models:/<name>@<alias> or a bundle dir (default: the champion)."),
     ] = None,
-    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows scored at a time.")] = 50_000,
+    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows scored at a time.")] = 100_000,
+    probabilities: Annotated[
+        bool, typer.Option(help="Write a classifier's proba_<class> columns.")
+    ] = True,
 ) -> None:
     """Score a file in chunks with the champion; invalid rows go to <output>.invalid.csv."""
     from .release.export import load_bundle
@@ -203,7 +206,8 @@ def predict(
 
     config = configuration.load_params()
     source = model or f"models:/{config.mlflow.registered_model_name}@champion"
-    batch.run(load_bundle(source, config), input_path, output, chunk_rows=chunk_rows)
+    bundle = load_bundle(source, config)
+    batch.run(bundle, input_path, output, chunk_rows=chunk_rows, probabilities=probabilities)
 
 
 @data_app.command("init")

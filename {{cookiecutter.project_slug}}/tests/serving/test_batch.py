@@ -48,6 +48,20 @@ def test_scores_valid_rows_in_chunks_and_reports_invalid_ones(
     ]  # fmt: skip
 
 
+def test_probabilities_can_be_left_out(
+    tmp_path: Path, bundles: dict[str, Bundle], rows: pd.DataFrame
+) -> None:
+    source, output = tmp_path / "in.csv", tmp_path / "out.csv"
+    rows.to_csv(source, index=False)
+    score_file(bundles["champion"], source, output, chunk_rows=20, probabilities=False,
+               progress=False)  # fmt: skip
+    scored = pd.read_csv(output)
+    assert [name for name in scored.columns if name.startswith("proba_")] == []
+    valid = rows.drop(index=[3, 10, 20]).astype({"amount": float})
+    expected = bundles["champion"].pipeline.predict(valid[["shop", "size", "amount"]])
+    assert list(scored["prediction"]) == list(expected)
+
+
 def test_a_missing_required_column_stops_the_run(
     tmp_path: Path, bundles: dict[str, Bundle], rows: pd.DataFrame
 ) -> None:

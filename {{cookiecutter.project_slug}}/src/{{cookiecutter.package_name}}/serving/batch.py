@@ -4,7 +4,8 @@ The file is streamed in chunks; each chunk is checked with the same rules as the
 model's schema, vectorised) and its valid rows are scored with the same model through the
 pipeline itself. Invalid rows are not scored and not dropped silently: every broken rule is
 written to ``<output stem>.invalid.csv`` (row number, field, rule, value). Columns outside the
-schema (ids, labels) pass through to the output next to ``prediction`` and ``proba_<class>``.
+schema (ids, labels) pass through to the output next to ``prediction`` and ``proba_<class>``
+(a classifier's probabilities; ``probabilities=False`` leaves them out and saves their cost).
 """
 
 from collections.abc import Iterator
@@ -70,9 +71,9 @@ def total_rows(path: Path) -> int | None:
     return int(pq.ParquetFile(path).metadata.num_rows)
 
 
-def score_chunk(predictor: Predictor, chunk: pd.DataFrame) -> pd.DataFrame:
+def score_chunk(predictor: Predictor, chunk: pd.DataFrame, *, probabilities: bool) -> pd.DataFrame:
     """The chunk with ``prediction`` (and ``proba_<class>``) columns (pure)."""
-    scores = predictor.score_frame(chunk)
+    scores = predictor.score_frame(chunk, probabilities=probabilities)
     added: dict[str, Any] = {PREDICTION: scores.predictions}
     if scores.probabilities is not None and predictor.classes is not None:
         for index, label in enumerate(predictor.classes):
@@ -112,7 +113,13 @@ class ChunkWriter:
 
 
 def score_file(
-    bundle: Bundle, source: Path, output: Path, *, chunk_rows: int, progress: bool = True
+    bundle: Bundle,
+    source: Path,
+    output: Path,
+    *,
+    chunk_rows: int,
+    probabilities: bool = True,
+    progress: bool = True,
 ) -> BatchResult:
     """Validate and score ``source`` chunk by chunk into ``output`` (written atomically)."""
     from tqdm import tqdm
@@ -137,7 +144,7 @@ def score_file(
                 found = invalid_rows(chunk, columns)
                 valid = chunk[~chunk.index.isin(found["row"])] if len(found) else chunk
                 if len(valid):
-                    writer.write(score_chunk(predictor, valid))
+                    writer.write(score_chunk(predictor, valid, probabilities=probabilities))
                 problems.append(found)
                 rows, scored = rows + len(chunk), scored + len(valid)
                 bar.update(len(chunk))
@@ -160,9 +167,11 @@ def write_invalid(problems: list[pd.DataFrame], path: Path) -> Path | None:
     return path
 
 
-def run(bundle: Bundle, source: Path, output: Path, *, chunk_rows: int) -> BatchResult:
+def run(
+    bundle: Bundle, source: Path, output: Path, *, chunk_rows: int, probabilities: bool
+) -> BatchResult:
     """`predict`: score a file and say what happened, naming the invalid-rows file."""
-    result = score_file(bundle, source, output, chunk_rows=chunk_rows)
+    result = score_file(bundle, source, output, chunk_rows=chunk_rows, probabilities=probabilities)
     metadata = bundle.metadata
     print(
         f"scored {result.scored} of {result.rows} rows with {metadata['name']} version "

@@ -157,20 +157,21 @@ class Predictor:
             return found.probabilities is expected.probabilities
         return bool(np.allclose(found.probabilities, expected.probabilities, rtol=0, atol=1e-12))
 
-    def _scores(self, model: Any, inputs: Any) -> Scores:
+    def _scores(self, model: Any, inputs: Any, *, probabilities: bool = True) -> Scores:
         # Extreme (yet valid) inputs may overflow inside the model: refuse the non-finite
         # result below with a ValueError instead of a floating-point warning per request.
         with np.errstate(all="ignore"):
-            if self._argmax:
-                probabilities = model.predict_proba(inputs)
-                predictions = argmax_predictions(model, inputs, probabilities)
+            if self.classes is None or not probabilities:
+                predictions, proba = model.predict(inputs), None
+            elif self._argmax:
+                proba = model.predict_proba(inputs)
+                predictions = argmax_predictions(model, inputs, proba)
             else:
-                predictions = model.predict(inputs)
-                probabilities = model.predict_proba(inputs) if self.classes is not None else None
-        numbers = probabilities if probabilities is not None else predictions
+                predictions, proba = model.predict(inputs), model.predict_proba(inputs)
+        numbers = proba if proba is not None else predictions
         if numbers.dtype.kind == "f" and not np.isfinite(numbers).all():
             raise ValueError("the model produced non-finite scores for these inputs")
-        return Scores(predictions.tolist(), probabilities)
+        return Scores(predictions.tolist(), proba)
 
     def score_records(self, records: Sequence[Record]) -> Scores:
         """Score validated records (missing values as None)."""
@@ -188,7 +189,10 @@ class Predictor:
             parts.append(block.transformer.transform(values))
         return self._scores(self._estimator, np.hstack(parts))
 
-    def score_frame(self, frame: pd.DataFrame) -> Scores:
-        """Score a DataFrame through the pipeline's own steps, transforming it only once."""
+    def score_frame(self, frame: pd.DataFrame, *, probabilities: bool = True) -> Scores:
+        """Score a DataFrame through the pipeline's own steps, transforming it only once.
+
+        ``probabilities=False`` skips a classifier's probabilities (one ``predict`` call).
+        """
         inputs = self.pipeline[:-1].transform(frame[self.feature_columns])
-        return self._scores(self._estimator, inputs)
+        return self._scores(self._estimator, inputs, probabilities=probabilities)
