@@ -1,5 +1,6 @@
 """The prediction log: nothing lost under concurrent writers, drained on close, bounded."""
 
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,3 +121,13 @@ def test_failures_are_bounded_like_predictions(tmp_path: Path) -> None:
     assert read_requests(tmp_path / "log.db")["request_id"].tolist() == [
         f"new-{index}" for index in range(3, 8)
     ]
+
+
+def test_read_requests_reads_a_log_written_before_failures_were_recorded(tmp_path: Path) -> None:
+    log = open_log(tmp_path / "log.db")
+    log.log(entry("r1"))
+    log.close()
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        connection.execute("DROP TABLE failures")
+    requests = read_requests(tmp_path / "log.db")
+    assert requests[["request_id", "status"]].to_records(index=False).tolist() == [("r1", 200)]

@@ -243,12 +243,14 @@ def read_requests(
         "COUNT(*) AS rows, MAX(latency_ms) AS latency_ms FROM predictions"
     )
     failed = "SELECT request_id, timestamp, model_version, arm, status, 0, latency_ms FROM failures"
-    grouped = "GROUP BY request_id, model_version, arm"
-    query = f"{answered}{where} {grouped} UNION ALL {failed}{where}"
+    query = f"{answered}{where} GROUP BY request_id, model_version, arm"
     if not path.is_file():
         return pd.DataFrame()
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-        table = pd.read_sql_query(query, connection, params=[*parameters, *parameters])
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        if "failures" in tables:  # a log from before failures were recorded has none
+            query, parameters = f"{query} UNION ALL {failed}{where}", [*parameters, *parameters]
+        table = pd.read_sql_query(query, connection, params=parameters)
     table["timestamp"] = pd.to_datetime(table["timestamp"], utc=True, format="ISO8601")
     return table.sort_values("timestamp", kind="stable", ignore_index=True)
 
