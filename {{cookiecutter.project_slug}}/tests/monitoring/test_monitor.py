@@ -3,6 +3,7 @@
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from {{ cookiecutter.package_name }}.config import Config
 from {{ cookiecutter.package_name }}.errors import ConfigError, ProjectError
 from {{ cookiecutter.package_name }}.files import write_json, write_table
 from {{ cookiecutter.package_name }}.monitoring import monitor, report
+from {{ cookiecutter.package_name }}.monitoring.health import service_health
 from {{ cookiecutter.package_name }}.monitoring.report import EXIT_CODES, Status
 
 Window = Callable[..., pd.DataFrame]
@@ -28,7 +30,7 @@ FEATURE = {
 }  # fmt: skip
 LABEL = r'[a-z_]+="(?:[^"\\]|\\.)*"'
 PROMETHEUS_LINE = re.compile(
-    r"^ml_monitor_[a-z_]+\{" + LABEL + "(," + LABEL + r")*\} -?[0-9.e+-]+$"
+    r"^ml_monitor_[a-z0-9_]+\{" + LABEL + "(," + LABEL + r")*\} -?[0-9.e+-]+$"
 )
 
 
@@ -125,6 +127,30 @@ def test_prometheus_file_is_valid_text_format(watch_config: Config, make_window:
     assert all(PROMETHEUS_LINE.match(line) for line in samples), samples
     assert 'ml_monitor_status{dataset="we\\"ird",status="ok"} 1' in samples
     assert sum(line.startswith("ml_monitor_feature_psi{") for line in samples) == 4
+
+
+def test_service_health_is_in_the_html_and_the_gauges(
+    watch_config: Config, make_window: Window
+) -> None:
+    when = pd.Timestamp("2026-01-01", tz="UTC")
+    requests = pd.DataFrame({
+        "request_id": ["r1", "r2", "r3"], "timestamp": [when] * 3, "model_version": "1",
+        "arm": ["champion", "champion", "unrouted"], "status": [200, 500, 422],
+        "rows": [1, 0, 0], "latency_ms": [2.0, 1.0, 0.1],
+    })  # fmt: skip
+    health = service_health(requests)
+    assessed = _assess(watch_config, make_window(2000, 1), make_window(300, 2))
+    document = report.to_json(replace(assessed, health=health))
+    rates = [(h["arm"], h["error_rate"], h["rejected_rate"]) for h in document["service_health"]]
+    assert rates == [("champion", 0.5, 0.0), ("unrouted", 0.0, 1.0)]
+    json.dumps(document, allow_nan=False)  # no answered request: latency is null, not NaN
+    page = report.to_html(document)
+    assert "Service health" in page and "unrouted" in page and "50.0%" in page
+    samples = [line for line in report.to_prometheus(document, "d").splitlines() if line[0] != "#"]
+    assert all(PROMETHEUS_LINE.match(line) for line in samples), samples
+    assert 'ml_monitor_error_rate{dataset="d",model_version="1",arm="champion"} 0.5' in samples
+    assert not any(line.startswith("ml_monitor_latency_p95_ms{") and "unrouted" in line
+                   for line in samples)  # fmt: skip
 
 
 def test_run_writes_the_report_files_and_latest(
