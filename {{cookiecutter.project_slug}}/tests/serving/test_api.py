@@ -230,6 +230,24 @@ def test_reload_switches_versions_with_no_failed_request(
     assert {status for status, _ in seen} == {200}
 
 
+def test_reload_updates_the_request_schema_in_openapi(
+    tmp_path: Path, bundles: dict[str, Bundle]
+) -> None:
+    sources = {"live": bundles["champion"]}
+    settings = ServeConfig(mode="single", champion="live",
+                           log=PredictionLogConfig(path=str(tmp_path / "log.db")))  # fmt: skip
+    with TestClient(create_app(settings, lambda source: sources[source])) as app:
+
+        def fields() -> set[str]:
+            schemas = app.get("/openapi.json").json()["components"]["schemas"]
+            return set(schemas["Record"]["properties"])
+
+        assert fields() == {"shop", "size", "amount"}
+        sources["live"] = bundles["regression"]  # a model with other inputs
+        assert app.post("/admin/reload").status_code == 200
+        assert fields() == {"label", "shop", "size"}
+
+
 def test_reload_needs_the_admin_token_when_one_is_set(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -283,7 +283,14 @@ class Server:
         return {"before": before, "after": after}
 
 
-def reload_on_hangup(server: Server) -> Callable[[], None]:
+async def reload_models(app: FastAPI, server: Server) -> dict[str, Any]:
+    """Reload the models, then drop the cached OpenAPI schema (the request model may differ)."""
+    versions = await server.reload()
+    app.openapi_schema = None
+    return versions
+
+
+def reload_on_hangup(app: FastAPI, server: Server) -> Callable[[], None]:
     """Make SIGHUP reload the models (``kill -HUP <pid>``, ``docker kill -s HUP``).
 
     Signal handlers belong to the main thread's event loop: under uvicorn the handler is
@@ -296,7 +303,7 @@ def reload_on_hangup(server: Server) -> Callable[[], None]:
 
     async def reload() -> None:
         try:
-            versions = await server.reload()
+            versions = await reload_models(app, server)
         except Exception:  # the old models keep serving
             logger.exception("reload on SIGHUP failed, still serving the previous models")
         else:
@@ -353,9 +360,9 @@ def create_app(settings: ServeConfig, loader: Loader) -> FastAPI:
     server = Server(settings, loader)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(server.start)
-        stop_listening = reload_on_hangup(server)
+        stop_listening = reload_on_hangup(application, server)
         try:
             yield
         finally:
@@ -473,12 +480,11 @@ def add_operation_routes(app: FastAPI, server: Server) -> None:
         if token and not hmac.compare_digest(given, token):
             return Response('{"detail": "unauthorized"}', 401, media_type=JSON)
         try:
-            versions = await server.reload()
+            versions = await reload_models(app, server)
         except Exception as error:  # the old models keep serving; say why
             logger.exception("reload failed")
             message = f"reload failed, still serving the previous models: {error}"
             return Response(json.dumps({"detail": message}), 503, media_type=JSON)
-        app.openapi_schema = None  # the request schema may have changed
         return Response(json.dumps(versions), 200, media_type=JSON)
 
 
