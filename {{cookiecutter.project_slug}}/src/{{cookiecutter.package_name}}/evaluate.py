@@ -11,17 +11,37 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.inspection import permutation_importance
+from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 from sklearn.pipeline import Pipeline
 
 from . import paths, plots, tracking
-from .config import Config
+from .config import Config, Task
 from .files import read_json, read_table, write_json, write_table
 from .metrics import compute_metrics, finite_or_none, slice_metrics
 from .models import build_pipeline
 from .train import features_and_target, predict_with_proba
 
+
+def f1_macro(estimator: Any, features: pd.DataFrame, target: pd.Series) -> float:
+    """scikit-learn's ``f1_macro`` scorer, computed on integer codes of the labels.
+
+    Both label sets are factorised together (a bijection, so the score is the same), and
+    scikit-learn's label checks are 5-10x faster on integers than on strings: this is most of
+    the time of permutation importance, which scores the model once per feature and shuffle.
+    """
+    truth = np.asarray(target)
+    codes, _ = pd.factorize(np.concatenate([truth, np.asarray(estimator.predict(features))]))
+    return float(f1_score(codes[: len(truth)], codes[len(truth) :], average="macro"))
+
+
 SCORING = {"classification": "f1_macro", "regression": "neg_root_mean_squared_error"}
+
+
+def scorer(task: Task) -> Any:
+    """The scikit-learn scorer named in ``SCORING``: ``f1_macro`` as its faster equal."""
+    name = SCORING[task]
+    return f1_macro if name == "f1_macro" else name
 
 
 def importance_table(
@@ -32,7 +52,7 @@ def importance_table(
         pipeline,
         features,
         target,
-        scoring=SCORING[config.data.task],
+        scoring=scorer(config.data.task),
         n_repeats=config.evaluate.importance_repeats,
         random_state=config.seed,
     )
@@ -54,10 +74,12 @@ def cross_validation(config: Config, frame: pd.DataFrame) -> dict[str, float]:
         if config.data.task == "classification"
         else KFold(folds, shuffle=True, random_state=config.seed)
     )
-    scoring = SCORING[config.data.task]
-    scores = cross_validate(build_pipeline(config), features, target, cv=splitter, scoring=scoring)
-    values = scores["test_score"]
-    return {f"{scoring}.mean": float(np.mean(values)), f"{scoring}.std": float(np.std(values))}
+    task = config.data.task
+    scores = cross_validate(
+        build_pipeline(config), features, target, cv=splitter, scoring=scorer(task)
+    )
+    values, name = scores["test_score"], SCORING[task]
+    return {f"{name}.mean": float(np.mean(values)), f"{name}.std": float(np.std(values))}
 
 
 def score_reference(pipeline: Pipeline, config: Config) -> pd.DataFrame:
