@@ -190,14 +190,14 @@ class PredictionLog:
              f.latency_ms)
             for f in entries if isinstance(f, Failure)
         ]  # fmt: skip
+        count = len(values) + len(failures)
         try:
             with self._connection:
                 self._connection.executemany(INSERT, values)
                 self._connection.executemany(INSERT_FAILURE, failures)
-            self.written += len(values) + len(failures)
+            self.written += count
         except (sqlite3.Error, TypeError, ValueError) as error:
-            self.failed += len(values) + len(failures)
-            count = len(values) + len(failures)
+            self.failed += count
             print(f"prediction log: {count} rows not written: {error}", file=sys.stderr)
 
     def _prune(self) -> None:
