@@ -38,9 +38,10 @@ import json, sys, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from {PACKAGE} import config
-from {PACKAGE}.config import ColumnSpec, DataConfig
-from {PACKAGE}.monitoring import drift, monitor
+from {PACKAGE}.core import config, drift
+from {PACKAGE}.core.config import ColumnSpec, DataConfig
+from {PACKAGE}.io import params
+from {PACKAGE}.jobs import monitor
 
 reference_rows, window_rows = int(sys.argv[1]), int(sys.argv[2])
 NUMERIC, CATEGORICAL = 12, 8
@@ -73,7 +74,7 @@ specs |= {{f"num{{i}}": ColumnSpec(type="numeric", max_missing=0.1) for i in ran
 specs |= {{f"cat{{i}}": ColumnSpec(type="categorical") for i in range(CATEGORICAL)}}
 data = DataConfig(name="bench", path="x.csv", task="classification", target="label",
                   slice_columns=["cat1"], columns=specs)
-cfg = config.parse(config.compose(), "conf/").model_copy(update={{"data": data}})
+cfg = config.parse(params.compose(), "conf/").model_copy(update={{"data": data}})
 reference, current = frame(reference_rows, 0, False), frame(window_rows, 1, True)
 
 

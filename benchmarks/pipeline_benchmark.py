@@ -35,19 +35,21 @@ BASELINE = f"""
 import time
 started = time.perf_counter()
 from pathlib import Path
-from {PACKAGE} import config, evaluate, plots, train
-from {PACKAGE}.data import split, validation
-from {PACKAGE}.files import read_table
-from {PACKAGE}.metrics import compute_metrics, slice_metrics
+from {PACKAGE}.core import split, validation
+from {PACKAGE}.core.metrics import compute_metrics, slice_metrics
+from {PACKAGE}.core.models import features_and_target, predict_with_proba
+from {PACKAGE}.io import params, plots
+from {PACKAGE}.io.files import read_table
+from {PACKAGE}.jobs import evaluate, train
 
-cfg = config.load_params()
+cfg = params.load_params()
 frame = read_table(Path(cfg.data.path))
 assert not validation.check_frame(frame, cfg.data)
 splits = split.split_frame(validation.clean_frame(frame, cfg.data), cfg.data, cfg.split, cfg.seed)
 pipeline = train.fit(cfg, splits.train)
 train.score(pipeline, splits.valid, cfg)
-features, target = train.features_and_target(splits.test, cfg)
-predictions, proba = train.predict_with_proba(pipeline, features)
+features, target = features_and_target(splits.test, cfg)
+predictions, proba = predict_with_proba(pipeline, features)
 classes = list(pipeline.classes_)
 compute_metrics(cfg.data.task, target.tolist(), list(predictions), proba, classes)
 slice_metrics(cfg.data.task, frame=splits.test, slice_columns=cfg.data.slice_columns,

@@ -57,8 +57,8 @@ BATCH = f"""
 import json, sys, time
 from pathlib import Path
 import pandas as pd
-from {PACKAGE}.release.export import load_bundle
-from {PACKAGE}.serving.batch import score_file
+from {PACKAGE}.io.bundle import load_bundle
+from {PACKAGE}.jobs.predict import score_file
 
 REPEATS = 7
 CHUNK_ROWS = {CHUNK_ROWS}

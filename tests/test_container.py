@@ -36,7 +36,7 @@ def test_docker_compose_fits_the_compose_spec(project: Path) -> None:
 def test_image_runs_the_api_or_batch_scoring_as_a_non_root_user(project: Path) -> None:
     dockerfile = (project / "Dockerfile").read_text()
     assert "USER 10001:10001" in dockerfile and "COPY build/model ./model" in dockerfile
-    if (project / "src" / "penguins_ml" / "serving" / "app.py").is_file():
+    if (project / "src" / "penguins_ml" / "jobs" / "serving" / "app.py").is_file():
         assert "HEALTHCHECK --interval" in dockerfile and '"serve"' in dockerfile
     else:
         assert "HEALTHCHECK NONE" in dockerfile and '"predict"' in dockerfile

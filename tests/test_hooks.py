@@ -99,10 +99,10 @@ def test_defaults_exclude_only_the_other_task_and_providers() -> None:
     [
         ({"ci_provider": "gitlab"}, ".github", ".gitlab-ci.yml"),
         ({"ci_provider": "azure-devops"}, ".gitlab-ci.yml", "azure-pipelines.yml"),
-        ({"include_docker": "no"}, "Dockerfile", "src/pkg/serving/app.py"),
-        ({"include_api": "no"}, "src/pkg/serving/app.py", "Dockerfile"),
-        ({"include_api": "no"}, "conf/serve", "src/pkg/serving/batch.py"),
-        ({"include_api": "no"}, "tests/serving/test_feedback_api.py", "src/pkg/feedback"),
+        ({"include_docker": "no"}, "Dockerfile", "src/pkg/jobs/serving/app.py"),
+        ({"include_api": "no"}, "src/pkg/jobs/serving", "Dockerfile"),
+        ({"include_api": "no"}, "conf/serve", "src/pkg/jobs/predict.py"),
+        ({"include_api": "no"}, "tests/jobs/serving", "src/pkg/jobs/feedback.py"),
         ({"task": "regression"}, "conf/model/logistic_regression.yaml", "conf/model/ridge.yaml"),
     ],
 )

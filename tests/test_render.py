@@ -24,9 +24,9 @@ FILE_CHANGES: dict[tuple[str, str], tuple[set[str], set[str]]] = {
     ("task", "regression"): ({"conf/model/ridge.yaml"}, {"conf/model/logistic_regression.yaml"}),
     ("include_api", "no"): (
         set(),
-        {f"src/{DEFAULT_PACKAGE}/serving/{name}.py" for name in ("app", "router", "metrics")}
-        | {"tests/serving/test_api.py", "tests/serving/test_router.py"}
-        | {"tests/serving/test_feedback_api.py"}
+        {f"src/{DEFAULT_PACKAGE}/jobs/serving/{name}.py" for name in ("__init__", "app", "metrics")}
+        | {f"src/{DEFAULT_PACKAGE}/core/routing.py", "tests/core/test_routing.py"}
+        | {"tests/jobs/serving/test_api.py", "tests/jobs/serving/test_feedback_api.py"}
         | {f"conf/serve/{mode}.yaml" for mode in ("single", "shadow", "canary")},
     ),
     ("include_docker", "no"): (set(), {"Dockerfile", ".dockerignore", "docker-compose.yml"}),

@@ -1,21 +1,34 @@
-"""Small, fast fixtures: a tiny schema and frame for each task, and the project root."""
+"""Small, fast fixtures shared by every test: toy schemas and frames for each task, the project
+root and its composed config, a toy prediction log, monitoring windows and in-memory bundles."""
 
 import copy
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
 
-from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.config import (
+from {{ cookiecutter.package_name }}.core import config
+from {{ cookiecutter.package_name }}.core.config import (
     ColumnSpec,
     Config,
     DataConfig,
+    DriftConfig,
+    FeaturesConfig,
     Task,
 )
+from {{ cookiecutter.package_name }}.core.features import build_preprocessor
+from {{ cookiecutter.package_name }}.io import params
+from {{ cookiecutter.package_name }}.io.bundle import Bundle
+from {{ cookiecutter.package_name }}.io.feedback_store import log_path
+from {{ cookiecutter.package_name }}.io.prediction_log import Entry, PredictionLog
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ROWS = 60
@@ -69,7 +82,7 @@ def project_root(monkeypatch: pytest.MonkeyPatch) -> Path:
 def _composed_once() -> dict[str, Any]:
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(PROJECT_ROOT)
-        return config.compose()
+        return params.compose()
 
 
 @pytest.fixture
@@ -113,3 +126,216 @@ def make_data_config() -> Callable[..., DataConfig]:
 def make_frame() -> Callable[..., pd.DataFrame]:
     """Build a toy frame of any size: ``(rows=60, seed=0)``."""
     return _frame
+
+
+# --- A prediction log of the toy classification schema, in a temporary project directory.
+
+LogRequests = Callable[[list[tuple[str, float]]], Path]
+
+
+@pytest.fixture
+def toy_config(project_config: Config, classification_data: DataConfig) -> Config:
+    """The project's config with the toy schema (label a/b; inputs shop, size, amount)."""
+    return project_config.model_copy(update={"data": classification_data})
+
+
+@pytest.fixture
+def log_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toy_config: Config
+) -> LogRequests:
+    """Run in ``tmp_path``; log one served request per (request id, P(a)) at the config's path."""
+    monkeypatch.chdir(tmp_path)
+
+    def write(requests: list[tuple[str, float]]) -> Path:
+        path = log_path(toy_config)
+        log = PredictionLog(path, max_rows=10_000, max_age_days=30.0, queue_size=10_000)
+        for request_id, proba_a in requests:
+            log.log(Entry(
+                request_id, datetime.now(UTC), "toy", "1", "champion",
+                [{"shop": "shop1", "size": 2.0, "amount": 3.0}],
+                ["a" if proba_a >= 0.5 else "b"], [[proba_a, 1 - proba_a]], ["a", "b"], 1.5,
+            ))  # fmt: skip
+        log.close()
+        return path
+
+    return write
+
+
+# --- A small schema with two numeric and two categorical inputs, and seeded frames that fit it.
+
+COLOURS = ["red", "green", "blue"]
+COLOUR_MIX = [0.5, 0.3, 0.2]
+
+
+def _schema() -> DataConfig:
+    return DataConfig(
+        name="watch",
+        path="data/raw/watch.csv",
+        task="classification",
+        target="label",
+        slice_columns=["colour"],
+        columns={
+            "label": ColumnSpec(type="categorical", categories=["a", "b"]),
+            "x1": ColumnSpec(type="numeric", min=-10.0, max=10.0, max_missing=0.1),
+            "x2": ColumnSpec(type="numeric", min=-10.0, max=30.0, max_missing=0.1),
+            "colour": ColumnSpec(type="categorical", categories=COLOURS),
+            "shop": ColumnSpec(type="categorical", max_missing=0.1),
+        },
+    )
+
+
+def _window(
+    rows: int,
+    seed: int,
+    *,
+    shift: float = 0.0,
+    colour_mix: list[float] | None = None,
+    missing_x2: float = 0.0,
+) -> pd.DataFrame:
+    """Rows of the schema; ``label`` and the model columns follow x1, as a fitted model would."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(shift, 1.0, rows)
+    x2 = rng.normal(5.0, 2.0, rows)
+    x2[rng.random(rows) < missing_x2] = np.nan
+    proba_b = 1.0 / (1.0 + np.exp(-3.0 * x1))
+    label = np.where(rng.random(rows) < proba_b, "b", "a")
+    return pd.DataFrame(
+        {
+            "label": label,
+            "x1": x1,
+            "x2": x2,
+            "colour": rng.choice(COLOURS, rows, p=colour_mix or COLOUR_MIX),
+            "shop": rng.choice([f"shop{i}" for i in range(5)], rows),
+            "prediction": np.where(proba_b >= 0.5, "b", "a"),
+            "proba_a": 1.0 - proba_b,
+            "proba_b": proba_b,
+        }
+    )
+
+
+@pytest.fixture
+def schema() -> DataConfig:
+    return _schema()
+
+
+@pytest.fixture
+def drift_config() -> DriftConfig:
+    return DriftConfig()
+
+
+@pytest.fixture
+def make_window() -> Callable[..., pd.DataFrame]:
+    """``(rows, seed, shift=0.0, colour_mix=None, missing_x2=0.0)`` -> a scored, labelled window."""
+    return _window
+
+
+@pytest.fixture
+def watch_config(project_config: Config) -> Config:
+    """The project's config with the small schema and its monitor defaults, whatever the task."""
+    monitor = project_config.monitor
+    performance = monitor.performance.model_copy(update={"metric": "accuracy"})
+    watched = monitor.model_copy(update={"performance": performance})
+    return project_config.model_copy(update={"data": _schema(), "monitor": watched})
+
+
+# --- Small real models trained in the test session, served from in-memory bundles.
+
+SHOPS = [f"shop{index}" for index in range(10)]
+
+
+def serving_data(task: Task) -> DataConfig:
+    """Every rule the API enforces: categories, a range, a nullable column, a required one."""
+    return DataConfig(
+        name="toy",
+        path="data/raw/toy.csv",
+        task=task,
+        target="label" if task == "classification" else "amount",
+        columns={
+            "label": ColumnSpec(type="categorical", categories=["a", "b"]),
+            "shop": ColumnSpec(type="categorical", categories=SHOPS),
+            "size": ColumnSpec(type="numeric", min=0.0, max=10.0, max_missing=0.25),
+            "amount": ColumnSpec(type="numeric", min=0.0),
+            "day": ColumnSpec(type="numeric", feature=False),
+        },
+    )
+
+
+def serving_frame(rows: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Rows that fit the schema; the label depends on amount, so a model has something to learn."""
+    rng = np.random.default_rng(seed)
+    amount = rng.uniform(0.0, 8.0, rows).round(2)
+    size = rng.uniform(0.0, 10.0, rows).round(2)
+    size[::10] = np.nan
+    return pd.DataFrame({
+        "label": np.where(amount + rng.normal(0, 1, rows) > 4, "b", "a"),
+        "shop": [SHOPS[index % 10] for index in range(rows)],
+        "size": size,
+        "amount": amount,
+        "day": np.arange(rows, dtype="float64"),
+    })  # fmt: skip
+
+
+def metadata(data: DataConfig, version: str) -> dict[str, Any]:
+    """What `export` writes, for a model trained in memory."""
+    features = data.feature_columns
+    return {
+        "name": "toy",
+        "version": version,
+        "alias": None,
+        "run_id": f"run-{version}",
+        "task": data.task,
+        "target": data.target,
+        "feature_columns": features,
+        "columns": {name: data.columns[name].model_dump() for name in features},
+        "target_schema": data.columns[data.target].model_dump(),
+        "metrics": {},
+        "lineage": {"git.commit": "abc"},
+    }
+
+
+def fit(data: DataConfig, frame: pd.DataFrame, estimator: Any) -> Pipeline:
+    pipeline = Pipeline([("preprocess", build_preprocessor(data, FeaturesConfig())),
+                         ("model", estimator)])  # fmt: skip
+    return pipeline.fit(frame[data.feature_columns], frame[data.target])
+
+
+class Broken(ClassifierMixin, BaseEstimator):
+    """A fitted-looking classifier that fails (``fail=True``) or is slow (``delay`` seconds)."""
+
+    def __init__(self, delay: float = 0.0, fail: bool = True) -> None:
+        self.delay, self.fail = delay, fail
+
+    def fit(self, features: Any, target: Any) -> "Broken":
+        self.classes_ = np.unique(target)
+        return self
+
+    def predict_proba(self, features: Any) -> np.ndarray:
+        time.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("challenger is broken")
+        return np.full((len(features), len(self.classes_)), 1 / len(self.classes_))
+
+    def predict(self, features: Any) -> np.ndarray:
+        return np.asarray(self.classes_[self.predict_proba(features).argmax(axis=1)])
+
+
+@pytest.fixture(scope="session")
+def bundles() -> dict[str, Bundle]:
+    """Model sources by name: champion v1, challenger v2, a broken and a slow challenger."""
+    data, frame = serving_data("classification"), serving_frame()
+    return {
+        "champion": Bundle(fit(data, frame, LogisticRegression()), metadata(data, "1")),
+        "challenger": Bundle(fit(data, frame, LogisticRegression(C=0.01)), metadata(data, "2")),
+        "broken": Bundle(fit(data, frame, Broken()), metadata(data, "3")),
+        "slow": Bundle(fit(data, frame, Broken(delay=0.3, fail=False)), metadata(data, "4")),
+        "regression": Bundle(
+            fit(serving_data("regression"), frame, Ridge()),
+            metadata(serving_data("regression"), "5"),
+        ),
+    }
+
+
+@pytest.fixture
+def record() -> dict[str, Any]:
+    """One valid record of the toy classification schema."""
+    return {"shop": "shop3", "size": 4.2, "amount": 3.5}

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import paths
+from {{ cookiecutter.package_name }}.io import paths
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["validate", "split", "train", "evaluate"]

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from . import config as configuration
-from .errors import ProjectError
+from .core.errors import ProjectError
+from .io.params import load, load_params, write_params
 
 app = typer.Typer(
     help="Train, evaluate, release, serve and monitor this project's model.",
@@ -35,27 +35,27 @@ def params(
 ) -> None:
     """Compose conf/ into params.yaml, the file DVC tracks parameters in."""
     if check:
-        configuration.load_params()
+        load_params()
         typer.echo("params.yaml matches conf/")
         return
-    changed = configuration.write_params()
+    changed = write_params()
     typer.echo("params.yaml updated from conf/" if changed else "params.yaml already matches conf/")
 
 
 @app.command()
 def validate() -> None:
     """Stage 1: check raw data against the schema in conf/data; write validated Parquet."""
-    from .data import validation
+    from .jobs import validate as validation
 
-    validation.run(configuration.load_params())
+    validation.run(load_params())
 
 
 @app.command()
 def split() -> None:
     """Stage 2: split validated data into train/valid/test and a reference snapshot."""
-    from .data import split as splitting
+    from .jobs import split as splitting
 
-    splitting.run(configuration.load_params())
+    splitting.run(load_params())
 
 
 @app.command()
@@ -66,34 +66,34 @@ def train(
     ] = False,
 ) -> None:
     """Stage 3: fit the model pipeline. With overrides it is an MLflow-only experiment."""
-    from . import train as training
-    from .sweep import expand
+    from .core.sweep import expand
+    from .jobs import train as training
 
     if not overrides:
-        training.run(configuration.load_params(), persist=True)
+        training.run(load_params(), persist=True)
         return
     runs = expand(overrides) if multirun else [overrides]
     for index, combination in enumerate(runs, start=1):
         if len(runs) > 1:
             typer.echo(f"[{index}/{len(runs)}] {' '.join(combination)}")
-        training.run(configuration.load(combination), persist=False, overrides=combination)
+        training.run(load(combination), persist=False, overrides=combination)
     typer.echo("Experiment runs are in MLflow (`make mlflow-ui`); models/ was left untouched.")
 
 
 @app.command()
 def evaluate() -> None:
     """Stage 4: metrics, slices and plots of the trained model on the test split."""
-    from . import evaluate as evaluation
+    from .jobs import evaluate as evaluation
 
-    evaluation.run(configuration.load_params())
+    evaluation.run(load_params())
 
 
 @app.command()
 def register() -> None:
     """Register the last trained model in the MLflow registry as 'challenger'."""
-    from .release import workflow
+    from .jobs import release as workflow
 
-    workflow.register(configuration.load_params())
+    workflow.register(load_params())
 
 
 @app.command()
@@ -106,9 +106,9 @@ def gate(
 
     Exits 3 when the challenger is rejected, so `make release` and CI stop there.
     """
-    from .release import workflow
+    from .jobs import release as workflow
 
-    decision = workflow.gate(configuration.load_params(), hold=hold)
+    decision = workflow.gate(load_params(), hold=hold)
     if not decision.passed:
         raise typer.Exit(workflow.GATE_EXIT_REJECTED)
 
@@ -123,11 +123,9 @@ def promote(
     approve: Annotated[bool, typer.Option(help="Confirm the promotion.")] = False,
 ) -> None:
     """Approve a version that passed the gate: it becomes champion (release mode manual)."""
-    from .release import workflow
+    from .jobs import release as workflow
 
-    workflow.promote(
-        configuration.load_params(), version, approve=approve, reason=reason, from_alias=from_alias
-    )
+    workflow.promote(load_params(), version, approve=approve, reason=reason, from_alias=from_alias)
 
 
 @app.command()
@@ -135,17 +133,17 @@ def rollback(
     reason: Annotated[str, typer.Option(help="Why: recorded in the audit trail.")] = "rollback",
 ) -> None:
     """Restore the previous champion in one step."""
-    from .release import workflow
+    from .jobs import release as workflow
 
-    workflow.rollback(configuration.load_params(), reason)
+    workflow.rollback(load_params(), reason)
 
 
 @app.command()
 def history() -> None:
     """Every model version with its aliases and audit trail (who, when, why)."""
-    from .release import workflow
+    from .jobs import release as workflow
 
-    workflow.history(configuration.load_params())
+    workflow.history(load_params())
 
 
 @app.command()
@@ -153,9 +151,9 @@ def lineage(
     model_uri: Annotated[str, typer.Argument(help="models:/<name>@<alias> or models:/<name>/<n>")],
 ) -> None:
     """Print data -> code -> config -> run -> model version -> aliases for a model."""
-    from .release import workflow
+    from .jobs import release as workflow
 
-    workflow.lineage(configuration.load_params(), model_uri)
+    workflow.lineage(load_params(), model_uri)
 
 
 @app.command()
@@ -165,9 +163,9 @@ def export(
     force: Annotated[bool, typer.Option(help="Replace a non-empty directory.")] = False,
 ) -> None:
     """Write a self-contained model bundle that serves without the registry."""
-    from .release import export as exporting
+    from .jobs import export as exporting
 
-    exporting.export(configuration.load_params(), alias, to, force=force)
+    exporting.export(load_params(), alias, to, force=force)
 
 {% if cookiecutter.include_api == 'yes' %}
 @app.command()
@@ -181,9 +179,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: conf/serve).")] = None,
 ) -> None:
     """Serve predictions over HTTP (FastAPI + uvicorn); e.g. `serve serve=canary`."""
-    from .serving import app as serving
+    from .jobs.serving import app as serving
 
-    config = configuration.load(overrides)
+    config = load(overrides)
     serving.serve(config, champion=champion, challenger=challenger, host=host, port=port)
 
 {% endif %}
@@ -201,10 +199,10 @@ def predict(
     ] = True,
 ) -> None:
     """Score a file in chunks with the champion; invalid rows go to <output>.invalid.csv."""
-    from .release.export import load_bundle
-    from .serving import batch
+    from .io.bundle import load_bundle
+    from .jobs import predict as batch
 
-    config = configuration.load_params()
+    config = load_params()
     source = model or f"models:/{config.mlflow.registered_model_name}@champion"
     bundle = load_bundle(source, config)
     batch.run(bundle, input_path, output, chunk_rows=chunk_rows, probabilities=probabilities)
@@ -222,7 +220,7 @@ def data_init(
     time: Annotated[str | None, typer.Option(help="Time column (time split).")] = None,
 ) -> None:
     """Infer conf/data/<name>.yaml from a file and make it the pipeline's dataset."""
-    from .data import inference
+    from .jobs import data_init as inference
 
     if task not in (None, "classification", "regression"):
         raise ProjectError(f"--task must be classification or regression, not {task!r}.")
@@ -245,10 +243,10 @@ def monitor(
     and service health. 0 ok, 3 drift, 4 degraded (data quality or performance), 5 not enough
     data.
     """
-    from .monitoring import monitor as monitoring
-    from .monitoring.report import EXIT_CODES
+    from .io.monitoring_report import EXIT_CODES
+    from .jobs import monitor as monitoring
 
-    config = configuration.load_params()
+    config = load_params()
     status = monitoring.run_from_log(config) if current is None else monitoring.run(config, current)
     raise typer.Exit(EXIT_CODES[status])
 
@@ -260,9 +258,9 @@ def feedback_import(
     ],
 ) -> None:
     """Store true labels of served predictions; all must fit the target's schema."""
-    from .feedback import jobs
+    from .jobs import feedback as jobs
 
-    jobs.import_labels(configuration.load_params(), path)
+    jobs.import_labels(load_params(), path)
 
 
 @feedback_app.command("export-review")
@@ -271,11 +269,11 @@ def feedback_export_review(
     fmt: Annotated[str, typer.Option("--format", help="labelstudio or csv.")] = "labelstudio",
 ) -> None:
     """Export the least confident unlabelled predictions for people to label."""
-    from .feedback import jobs
+    from .jobs import feedback as jobs
 
     if fmt not in ("labelstudio", "csv"):
         raise ProjectError(f"--format must be labelstudio or csv, not {fmt!r}.")
-    jobs.export_review(configuration.load_params(), fmt, to)  # type: ignore[arg-type]
+    jobs.export_review(load_params(), fmt, to)  # type: ignore[arg-type]
 
 
 @app.command()
@@ -288,9 +286,10 @@ def retrain(
 
     Exits 0 when done or not needed, 3 when the gate rejected the challenger.
     """
-    from .monitoring import retrain as retraining
+    from .jobs import release
+    from .jobs import retrain as retraining
 
-    status = retraining.run(configuration.load_params(), dry_run=dry_run)
+    status = retraining.run(load_params(), release.register_and_gate, dry_run=dry_run)
     if status == "rejected":
         raise typer.Exit(retraining.EXIT_REJECTED)
 

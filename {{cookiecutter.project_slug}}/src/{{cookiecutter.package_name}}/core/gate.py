@@ -1,0 +1,226 @@
+"""The release gate's decision: pure functions of two evaluations and the rules in conf/release.
+
+Nothing here loads models or talks to MLflow, so every rule and edge case (ties, NaN metrics,
+missing slices, no champion) is unit-tested directly. `release/workflow.py` measures the
+models and acts on the decision.
+"""
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .config import ReleaseConfig
+from .metrics import HIGHER_IS_BETTER
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One model measured on one held-out set."""
+
+    metrics: dict[str, float]
+    slices: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    p95_latency_ms: float = math.nan
+    input_schema: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule: its name, whether it passed, the values it compared and why, in words."""
+
+    rule: str
+    passed: bool
+    reason: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    passed: bool
+    reason: str
+    rules: list[RuleResult]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "reason": self.reason,
+            "rules": [asdict(r) for r in self.rules],
+        }
+
+
+def improvement(metric: str, challenger: float, champion: float) -> float:
+    """How much better the challenger is, positive when better, whatever the metric's direction."""
+    difference = challenger - champion
+    return difference if HIGHER_IS_BETTER[metric] else -difference
+
+
+def _is_number(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def floor_rule(metric: str, challenger: Evaluation, rules: ReleaseConfig) -> RuleResult:
+    """With no champion, the first model must clear an absolute floor."""
+    value = challenger.metrics.get(metric, math.nan)
+    values = {"challenger": value, "floor": rules.floor}
+    if not _is_number(value):
+        return RuleResult("floor", False, f"challenger {metric} is undefined (NaN)", values)
+    passed = improvement(metric, value, rules.floor) >= 0
+    relation = "meets" if passed else "misses"
+    return RuleResult(
+        "floor", passed, f"{metric} {value:.4g} {relation} the floor {rules.floor:.4g}", values
+    )
+
+
+def primary_rule(
+    metric: str, challenger: Evaluation, champion: Evaluation, rules: ReleaseConfig
+) -> RuleResult:
+    """Better than the champion by at least ``min_delta``; a tie is not an improvement."""
+    new, old = challenger.metrics.get(metric, math.nan), champion.metrics.get(metric, math.nan)
+    values: dict[str, Any] = {"challenger": new, "champion": old, "min_delta": rules.min_delta}
+    if not (_is_number(new) and _is_number(old)):
+        who = "challenger" if not _is_number(new) else "champion"
+        return RuleResult("primary_metric", False, f"{who} {metric} is undefined (NaN)", values)
+    gain = improvement(metric, new, old)
+    needed = rules.min_delta * abs(old) if rules.min_delta_kind == "relative" else rules.min_delta
+    values.update(improvement=gain, needed=needed)
+    passed = gain > 0 and gain >= needed
+    verdict = "better" if passed else "not better"
+    return RuleResult(
+        "primary_metric",
+        passed,
+        f"{metric} {new:.4g} vs champion {old:.4g}: {verdict} (improvement {gain:+.4g}, "
+        f"needed > 0 and >= {needed:.4g})",
+        values,
+    )
+
+
+def slice_rule(
+    metric: str, challenger: Evaluation, champion: Evaluation, rules: ReleaseConfig
+) -> RuleResult:
+    """No slice may be worse than the champion's by more than ``slice_tolerance`` (relative)."""
+    compared, worse, skipped = 0, [], []
+    for name in sorted(set(challenger.slices) | set(champion.slices)):
+        new = challenger.slices.get(name, {}).get(metric)
+        old = champion.slices.get(name, {}).get(metric)
+        if new is None or old is None or not (math.isfinite(new) and math.isfinite(old)):
+            skipped.append(name)
+            continue
+        compared += 1
+        allowed = rules.slice_tolerance * max(abs(old), 1e-12)
+        if improvement(metric, new, old) < -allowed:
+            worse.append(f"{name} ({metric} {new:.4g} vs {old:.4g})")
+    values = {"compared": compared, "worse": worse, "skipped": skipped}
+    if worse:
+        return RuleResult("slices", False, f"worse than the champion on {', '.join(worse)}", values)
+    note = f"; not comparable: {', '.join(skipped)}" if skipped else ""
+    return RuleResult("slices", True, f"{compared} slices within tolerance{note}", values)
+
+
+def bootstrap_rule(metric: str, interval: tuple[float, float] | None) -> RuleResult:
+    """The paired bootstrap interval of the improvement must lie above zero."""
+    if interval is None:
+        return RuleResult("bootstrap", True, "paired bootstrap disabled (bootstrap_samples: 0)")
+    low, high = interval
+    values = {"low": low, "high": high}
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return RuleResult(
+            "bootstrap", False, f"bootstrap interval of {metric} is undefined", values
+        )
+    passed = low > 0
+    where = "above 0" if passed else ("includes 0" if high >= 0 else "below 0")
+    return RuleResult(
+        "bootstrap",
+        passed,
+        f"{metric} improvement interval [{low:.4g}, {high:.4g}] {where}",
+        values,
+    )
+
+
+def latency_rule(challenger: Evaluation, champion: Evaluation, rules: ReleaseConfig) -> RuleResult:
+    new, old = challenger.p95_latency_ms, champion.p95_latency_ms
+    limit = old * rules.latency_factor
+    values = {"challenger_p95_ms": new, "champion_p95_ms": old, "limit_ms": limit}
+    if not (math.isfinite(new) and math.isfinite(old)):
+        return RuleResult("latency", False, "p95 latency was not measured", values)
+    passed = new <= limit
+    verdict = "within" if passed else "over"
+    return RuleResult(
+        "latency",
+        passed,
+        f"p95 {new:.2f} ms {verdict} {rules.latency_factor}x champion ({limit:.2f} ms)",
+        values,
+    )
+
+
+def schema_rule(challenger: Evaluation, champion: Evaluation, rules: ReleaseConfig) -> RuleResult:
+    added = sorted(set(challenger.input_schema) - set(champion.input_schema))
+    removed = sorted(set(champion.input_schema) - set(challenger.input_schema))
+    values = {"added": added, "removed": removed}
+    if not (added or removed):
+        return RuleResult("schema", True, "same input schema", values)
+    change = f"input schema changed (added {added}, removed {removed})"
+    if rules.allow_schema_change:
+        return RuleResult("schema", True, f"{change}: allowed by allow_schema_change", values)
+    return RuleResult("schema", False, f"{change}: set allow_schema_change to release it", values)
+
+
+def decide(
+    challenger: Evaluation,
+    champion: Evaluation | None,
+    rules: ReleaseConfig,
+    bootstrap_interval: tuple[float, float] | None = None,
+) -> Decision:
+    """Apply every rule; the challenger passes only if all do. The reason names the failures."""
+    metric = rules.primary_metric
+    if champion is None:
+        results = [floor_rule(metric, challenger, rules)]
+    else:
+        results = [
+            primary_rule(metric, challenger, champion, rules),
+            slice_rule(metric, challenger, champion, rules),
+            bootstrap_rule(metric, bootstrap_interval),
+            latency_rule(challenger, champion, rules),
+            schema_rule(challenger, champion, rules),
+        ]
+    failed = [result for result in results if not result.passed]
+    if failed:
+        reason = "rejected: " + "; ".join(f"{r.rule}: {r.reason}" for r in failed)
+    elif champion is None:
+        reason = f"passed: no champion yet and {results[0].reason}"
+    else:
+        reason = f"passed: {results[0].reason}"
+    return Decision(not failed, reason, results)
+
+
+MetricFunction = Callable[[np.ndarray, np.ndarray], float]
+
+
+def paired_bootstrap(
+    y_true: ArrayLike,
+    challenger_pred: ArrayLike,
+    champion_pred: ArrayLike,
+    *,
+    score: MetricFunction,
+    higher_is_better: bool,
+    samples: int,
+    confidence: float,
+    seed: int,
+) -> tuple[float, float]:
+    """Percentile interval of the challenger's improvement over the champion.
+
+    Both models are scored on the same resampled rows each time (paired), which is what makes
+    the interval narrow enough to be useful on a small test set.
+    """
+    truth, new, old = np.asarray(y_true), np.asarray(challenger_pred), np.asarray(champion_pred)
+    rng = np.random.default_rng(seed)
+    sign = 1.0 if higher_is_better else -1.0
+    gains = np.empty(samples)
+    for index in range(samples):
+        rows = rng.integers(0, len(truth), len(truth))
+        gains[index] = sign * (score(truth[rows], new[rows]) - score(truth[rows], old[rows]))
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.nanpercentile(gains, [tail, 100.0 - tail])
+    return float(low), float(high)

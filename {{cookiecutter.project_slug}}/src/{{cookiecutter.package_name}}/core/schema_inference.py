@@ -1,0 +1,101 @@
+"""Schema inference for `data init`: propose column types, categories, ranges and missing rates.
+
+Pure: a DataFrame in, a dataset config document out; the job writes it to `conf/data/`.
+"""
+
+import math
+import re
+from typing import Any
+
+import pandas as pd
+
+from .config import DataConfig, Task
+from .errors import ConfigError, ProjectError
+
+MAX_CATEGORIES = 50
+
+
+MISSING_MARGIN = 0.05
+
+
+def infer_column(series: pd.Series) -> dict[str, Any]:
+    """Type, allowed values and missing rate of one column, from what the data shows."""
+    present = series.dropna()
+    missing = float(series.isna().mean())
+    # Round first: float error (0.1 + 0.05 = 0.15000000000000002) must not add a whole percent.
+    allowed = math.ceil(round((missing + MISSING_MARGIN) * 100, 6)) / 100
+    spec: dict[str, Any] = {"max_missing": min(1.0, allowed)}
+    if pd.api.types.is_bool_dtype(series):
+        return {
+            "type": "categorical",
+            "categories": sorted(str(v) for v in present.unique()),
+            **spec,
+        }
+    if pd.api.types.is_numeric_dtype(series):
+        return {"type": "numeric", "min": float(present.min()), "max": float(present.max()), **spec}
+    if pd.api.types.is_datetime64_any_dtype(series) or _looks_like_dates(present):
+        return {"type": "datetime", **spec}
+    values = sorted(str(v) for v in present.unique())
+    if len(values) > MAX_CATEGORIES:
+        # Identifiers and free text: allowed through validation, but not a model input.
+        return {"type": "categorical", "feature": False, **spec}
+    return {"type": "categorical", "categories": values, **spec}
+
+
+def _looks_like_dates(values: pd.Series) -> bool:
+    sample = values.astype(str).head(100)
+    if sample.empty or not sample.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        return False
+    return bool(pd.to_datetime(sample, errors="coerce", format="mixed").notna().all())
+
+
+def infer_task(series: pd.Series) -> Task:
+    """Numbers are a regression target; anything else is a classification target."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return "regression"
+    return "classification"
+
+
+def infer_schema(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    path: str,
+    target: str,
+    task: Task | None = None,
+    group: str | None = None,
+    time: str | None = None,
+) -> dict[str, Any]:
+    """A `conf/data` document for ``frame``; raises when a named column does not exist."""
+    for option, column in {"--target": target, "--group": group, "--time": time}.items():
+        if column is not None and column not in frame.columns:
+            raise ProjectError(
+                f"{option} {column!r} is not a column; columns are {list(frame.columns)}."
+            )
+    chosen_task = task or infer_task(frame[target])
+    columns = {str(column): infer_column(frame[column]) for column in frame.columns}
+    if chosen_task == "classification" and columns[target]["type"] != "categorical":
+        values = sorted(str(v) for v in frame[target].dropna().unique())
+        columns[target] = {
+            "type": "categorical",
+            "categories": values,
+            "max_missing": columns[target]["max_missing"],
+        }
+    if time is not None and columns[time]["type"] == "categorical":
+        columns[time] = {"type": "datetime", "max_missing": columns[time]["max_missing"]}
+    document: dict[str, Any] = {"name": name, "path": path, "task": chosen_task, "target": target}
+    # Every key is written, even when empty: DVC stages declare them as parameters.
+    document["group_column"] = group
+    document["time_column"] = time
+    document["slice_columns"] = [group] if group else []
+    document["columns"] = columns
+    DataConfig.model_validate(document)
+    return document
+
+
+def select_dataset(config_text: str, name: str) -> str:
+    """Point the ``data:`` entry of the defaults list in conf/config.yaml at ``name``."""
+    updated, count = re.subn(r"(?m)^(\s*-\s*data:\s*)\S+", rf"\g<1>{name}", config_text)
+    if count != 1:
+        raise ConfigError("conf/config.yaml has no single '- data: <name>' default to update.")
+    return updated

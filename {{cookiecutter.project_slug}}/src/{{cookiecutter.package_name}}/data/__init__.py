@@ -1,1 +1,0 @@
-"""Data stages: validate raw data, split it, and infer a schema for new data (`data init`)."""

@@ -1,0 +1,42 @@
+"""`export`: write a registered version as a self-contained bundle (see `io/bundle.py`)."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..core.config import Config
+from ..core.errors import ProjectError
+from ..io.bundle import CARD, METADATA, MODEL_DIR, metadata
+from ..io.files import write_json
+from ..io.registry import Registry, reachable, resolve
+
+
+def export(config: Config, alias: str, destination: Path, *, force: bool = False) -> Path:
+    """Write the bundle for ``alias`` to ``destination`` (atomically: all or nothing)."""
+    import mlflow
+
+    if destination.exists() and any(destination.iterdir()) and not force:
+        raise ProjectError(f"{destination} is not empty: choose another directory or pass --force.")
+    with reachable(config.mlflow):
+        registry = Registry(config.mlflow)
+        version = resolve(registry, f"models:/{registry.name}@{alias}")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+        try:
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=version.uri, dst_path=str(staging / MODEL_DIR)
+            )
+            write_json(metadata(registry, version, alias), staging / METADATA)
+            card_path = f"model_card/version-{version.version}.md"
+            try:
+                card = mlflow.artifacts.load_text(f"runs:/{version.run_id}/{card_path}")
+            except mlflow.exceptions.MlflowException:
+                card = f"# {version.name} version {version.version}\n\nNo model card was logged.\n"
+            (staging / CARD).write_text(card)
+            if destination.exists():
+                shutil.rmtree(destination)
+            staging.rename(destination)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    print(f"exported {version.name} version {version.version} ('{alias}') to {destination}")
+    return destination

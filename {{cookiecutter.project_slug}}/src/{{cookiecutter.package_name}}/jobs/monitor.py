@@ -1,0 +1,220 @@
+"""The `monitor` job: a current window against the reference snapshot, as a report and a status.
+
+``assess`` is pure (DataFrames and config in, an ``Assessment`` out). ``run`` reads a batch
+file, ``run_from_log`` the prediction log joined with feedback labels (plus service health);
+``monitor_window`` does everything after loading. A window without a ``prediction`` column
+is scored with the trained model first, so prediction drift and performance are always there.
+"""
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..core import drift
+from ..core.config import Config
+from ..core.drift import PREDICTION, DatasetDrift, FeatureDrift
+from ..core.errors import ConfigError, ProjectError
+from ..core.models import predict_with_proba
+from ..core.performance import Performance, assess_performance
+from ..core.quality import PROBA_PREFIX, Quality, assess_quality
+from ..io import monitoring_report as report
+from ..io import paths
+from ..io.files import read_json, read_table, write_json
+from ..io.monitoring_report import Assessment, Status
+
+
+def decide(
+    dataset: DatasetDrift,
+    prediction: FeatureDrift | None,
+    quality: Quality,
+    performance: Performance | None,
+) -> tuple[Status, list[str]]:
+    """Degraded (quality or performance) outranks drift, which outranks ok; every cause is kept."""
+    degraded = [
+        f"schema: column '{v.column}': {v.rule}: {v.detail}" for v in quality.schema_violations
+    ]
+    degraded += [f"quality: {q.name}: {p}" for q in quality.features for p in q.problems]
+    if performance is not None and performance.degraded:
+        degraded.append(
+            f"performance: {performance.metric} {performance.current[performance.metric]:.4g} vs "
+            f"baseline {performance.baseline:.4g} ({performance.relative_drop:+.1%} worse)"
+        )
+    drifted: list[str] = []
+    if dataset.drifted:
+        names = ", ".join(dataset.drifted_features)
+        drifted.append(f"dataset drift: share of drifted features {dataset.share:.0%} ({names})")
+        drifted += [f"key feature alert: {name}" for name in dataset.alerting_key_features]
+    if prediction is not None and prediction.drifted:
+        drifted.append(f"prediction drift: PSI {prediction.stats.psi:.3f}")
+    if degraded:
+        return Status.DEGRADED, degraded + drifted
+    if drifted:
+        return Status.DRIFT, drifted
+    return Status.OK, ["no drift, data-quality problem or performance drop found"]
+
+
+def assess(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    config: Config,
+    *,
+    baseline: dict[str, float | None],
+    baseline_slices: Sequence[dict[str, object]] = (),
+    source: str = "",
+    created_at: str = "",
+) -> Assessment:
+    """The whole judgement of one window; below the minimum size it judges nothing."""
+    settings = config.monitor
+    unknown = set(settings.drift.key_features) - set(config.data.feature_columns)
+    if unknown:
+        raise ConfigError(f"monitor.drift.key_features names non-features: {sorted(unknown)}")
+    common: dict[str, Any] = {
+        "created_at": created_at,
+        "source": source,
+        "reference_rows": len(reference),
+        "current_rows": len(current),
+        "thresholds": settings.model_dump(),
+    }
+    smallest = min(len(reference), len(current))
+    if smallest < settings.min_window_rows:
+        side = "window" if len(current) <= len(reference) else "reference"
+        reason = (
+            f"not enough data: {smallest} rows in the {side}, fewer than "
+            f"monitor.min_window_rows={settings.min_window_rows}"
+        )
+        return Assessment(status=Status.NOT_ENOUGH_DATA, reasons=(reason,), method=None, **common)
+    features = drift.feature_drift(reference, current, config.data, settings.drift)
+    dataset = drift.dataset_drift(features, settings.drift)
+    prediction = drift.prediction_drift(reference, current, config.data.task, settings.drift)
+    quality = assess_quality(reference, current, config.data, settings.quality)
+    performance = assess_performance(
+        config.data.task,
+        current,
+        target=config.data.target,
+        slice_columns=config.data.slice_columns,
+        baseline=baseline,
+        baseline_slices=baseline_slices,
+        config=settings.performance,
+    )
+    status, reasons = decide(dataset, prediction, quality, performance)
+    small = drift.is_small(len(reference), len(current), settings.drift)
+    return Assessment(
+        status=status,
+        reasons=tuple(reasons),
+        method="p_value" if small else "distance",
+        features=tuple(features),
+        dataset=dataset,
+        prediction=prediction,
+        quality=quality,
+        performance=performance,
+        **common,
+    )
+
+
+def model_inputs(frame: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The feature columns typed as in training; unparsable numbers become missing."""
+    inputs = pd.DataFrame(index=frame.index)
+    for name in config.data.feature_columns:
+        column = frame[name]
+        if config.data.columns[name].type == "numeric":
+            inputs[name] = pd.to_numeric(column, errors="coerce").astype("float64")
+        else:
+            inputs[name] = column.where(column.isna(), column.astype(str))
+    return inputs
+
+
+def with_predictions(window: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The window with the model's ``prediction`` (and ``proba_<class>``) columns.
+
+    A window that already has them (from the prediction log) is left as it is; one that lacks
+    a model input cannot be scored, and its schema violation is reported instead.
+    """
+    if PREDICTION in window.columns or not set(config.data.feature_columns) <= set(window.columns):
+        return window
+    import joblib
+
+    if not paths.MODEL.is_file():
+        raise ProjectError(f"{paths.MODEL} not found: run `make pipeline` first.")
+    pipeline = joblib.load(paths.MODEL)
+    predictions, proba = predict_with_proba(pipeline, model_inputs(window, config))
+    scored = window.assign(**{PREDICTION: predictions})
+    if proba is not None:
+        for index, label in enumerate(pipeline.classes_):
+            scored[f"{PROBA_PREFIX}{label}"] = proba[:, index]
+    return scored
+
+
+def _report_dir(now: datetime) -> Path:
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    directory, attempt = paths.MONITORING_DIR / stamp, 1
+    while directory.exists():
+        attempt += 1
+        directory = paths.MONITORING_DIR / f"{stamp}-{attempt}"
+    return directory
+
+
+def monitor_window(
+    config: Config,
+    window: pd.DataFrame,
+    *,
+    source: str,
+    health: Sequence[dict[str, Any]] | None = None,
+) -> Status:
+    """Score, assess and report one window, whatever it was loaded from."""
+    if not paths.SCORED_REFERENCE.is_file():
+        raise ProjectError(
+            f"{paths.SCORED_REFERENCE} not found: run `make pipeline` (evaluate writes it)."
+        )
+    reference = read_table(paths.SCORED_REFERENCE)
+    baseline = read_json(paths.METRICS).get("test", {}) if paths.METRICS.is_file() else {}
+    slices = read_json(paths.SLICES) if paths.SLICES.is_file() else []
+    now = datetime.now(UTC)
+    assessment = assess(
+        reference,
+        with_predictions(window, config),
+        config,
+        baseline=baseline,
+        baseline_slices=slices,
+        source=source,
+        created_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+    )
+    if health is not None:
+        assessment = replace(assessment, health=tuple(health))
+    directory = _report_dir(now)
+    document = report.to_json(assessment, str(directory))
+    report.write(document, directory, config.data.name)
+    write_json(document, paths.MONITORING_LATEST)
+    print(f"monitor: {assessment.status} (exit code {report.EXIT_CODES[assessment.status]})")
+    for reason in assessment.reasons:
+        print(f"  - {reason}")
+    print(f"report: {directory / report.REPORT_HTML}")
+    return assessment.status
+
+
+def run(config: Config, current_path: Path) -> Status:
+    """Monitor a batch file (CSV or Parquet) of production rows."""
+    return monitor_window(config, read_table(current_path), source=str(current_path))
+
+
+def run_from_log(config: Config) -> Status:
+    """Monitor the served predictions of the configured window, with their feedback labels."""
+    from ..core.health import service_health
+    from ..io.feedback_store import FeedbackStore, log_path, store_path
+    from ..io.prediction_log import read_requests
+    from ..io.production import describe, served_rows, window_start, with_labels, without_meta
+
+    path = log_path(config)
+    if not path.is_file():
+        raise ProjectError(
+            f"{path}: no prediction log yet. Serve the model (`make serve`) or pass --current FILE."
+        )
+    served = served_rows(path, config.monitor.window)
+    labels = FeedbackStore(store_path(path)).labels()
+    window = without_meta(with_labels(served, labels, config.data.target))
+    health = service_health(read_requests(path, since=window_start(path, config.monitor.window)))
+    source = describe(path, config.monitor.window)
+    return monitor_window(config, window, source=source, health=health)

@@ -1,0 +1,24 @@
+"""The `split` stage: validated data into train/valid/test plus a reference snapshot.
+
+The strategy is chosen in `conf/split/`; the strategies themselves are in `core/split.py`.
+"""
+
+from ..core.config import Config
+from ..core.split import reference_snapshot, split_frame
+from ..io import paths
+from ..io.files import read_table, write_table
+
+
+def run(config: Config) -> None:
+    frame = read_table(paths.VALIDATED)
+    splits = split_frame(frame, config.data, config.split, config.seed)
+    write_table(splits.train, paths.TRAIN)
+    write_table(splits.valid, paths.VALID)
+    write_table(splits.test, paths.TEST)
+    write_table(
+        reference_snapshot(splits.train, config.split.reference_size, config.seed), paths.REFERENCE
+    )
+    print(
+        f"split ({config.split.strategy}): train={len(splits.train)} valid={len(splits.valid)} "
+        f"test={len(splits.test)} rows -> {paths.PROCESSED_DIR}"
+    )

@@ -1,1 +1,0 @@
-"""Monitoring: drift, data quality and performance of production data against the reference."""

@@ -1,1 +1,0 @@
-"""Release: register models, gate challenger against champion, promote, roll back, export."""

@@ -1,0 +1,199 @@
+"""The gate's pure decision: every rule and its edge cases, with no model or registry."""
+
+import math
+
+import numpy as np
+import pytest
+
+from {{ cookiecutter.package_name }}.core.config import ReleaseConfig
+from {{ cookiecutter.package_name }}.core.gate import (
+    Evaluation,
+    decide,
+    improvement,
+    paired_bootstrap,
+)
+
+SCHEMA = ("bill_length_mm:double", "island:string")
+
+
+def rules(**changes: object) -> ReleaseConfig:
+    base: dict[str, object] = {
+        "mode": "auto",
+        "primary_metric": "accuracy",
+        "floor": 0.8,
+        "slice_tolerance": 0.05,
+        "latency_factor": 1.5,
+    }
+    return ReleaseConfig.model_validate({**base, **changes})
+
+
+def evaluation(
+    accuracy: float,
+    slices: dict[str, float] | None = None,
+    p95_ms: float = 10.0,
+    schema: tuple[str, ...] = SCHEMA,
+) -> Evaluation:
+    return Evaluation(
+        {"accuracy": accuracy},
+        {name: {"accuracy": value} for name, value in (slices or {}).items()},
+        p95_ms,
+        schema,
+    )
+
+
+def rule(decision_rules: list, name: str):  # type: ignore[no-untyped-def]
+    return next(result for result in decision_rules if result.rule == name)
+
+
+def test_no_champion_needs_the_floor() -> None:
+    assert decide(evaluation(0.85), None, rules()).passed
+    rejected = decide(evaluation(0.75), None, rules())
+    assert not rejected.passed
+    assert "floor" in rejected.reason
+    assert [r.rule for r in rejected.rules] == ["floor"]
+
+
+def test_floor_is_direction_aware_for_lower_is_better() -> None:
+    rmse_rules = rules(primary_metric="rmse", floor=500.0)
+    assert decide(Evaluation({"rmse": 300.0}), None, rmse_rules).passed
+    assert not decide(Evaluation({"rmse": 700.0}), None, rmse_rules).passed
+
+
+def test_better_challenger_passes_every_rule() -> None:
+    decision = decide(
+        evaluation(0.95, {"island=Dream": 0.9}), evaluation(0.9, {"island=Dream": 0.9}), rules()
+    )
+    assert decision.passed, decision.reason
+    assert {r.rule for r in decision.rules} == {
+        "primary_metric",
+        "slices",
+        "bootstrap",
+        "latency",
+        "schema",
+    }
+
+
+def test_a_tie_is_not_an_improvement() -> None:
+    decision = decide(evaluation(0.9), evaluation(0.9), rules())
+    assert not decision.passed
+    assert "primary_metric" in decision.reason
+
+
+def test_min_delta_absolute_and_relative() -> None:
+    assert not decide(evaluation(0.91), evaluation(0.9), rules(min_delta=0.02)).passed
+    assert decide(evaluation(0.93), evaluation(0.9), rules(min_delta=0.02)).passed
+    relative = rules(min_delta=0.05, min_delta_kind="relative")  # needs +0.045 over 0.9
+    assert not decide(evaluation(0.94), evaluation(0.9), relative).passed
+    assert decide(evaluation(0.95), evaluation(0.9), relative).passed
+
+
+def test_lower_is_better_metric_improves_downwards() -> None:
+    assert improvement("rmse", 90.0, 100.0) == pytest.approx(10.0)
+    assert improvement("accuracy", 0.8, 0.9) == pytest.approx(-0.1)
+    rmse_rules = rules(primary_metric="rmse", floor=500.0)
+    assert (
+        decide(Evaluation({"rmse": 90.0}), Evaluation({"rmse": 100.0}), rmse_rules).rules[0].passed
+    )
+
+
+@pytest.mark.parametrize(
+    ("new", "old", "who"), [(math.nan, 0.9, "challenger"), (0.9, math.nan, "champion")]
+)
+def test_nan_metric_fails_naming_which_model(new: float, old: float, who: str) -> None:
+    decision = decide(evaluation(new), evaluation(old), rules())
+    assert not decision.passed
+    assert f"{who} accuracy is undefined" in decision.reason
+
+
+def test_nan_metric_without_champion_fails_the_floor() -> None:
+    assert not decide(evaluation(math.nan), None, rules()).passed
+
+
+def test_a_slice_worse_beyond_tolerance_fails_and_is_named() -> None:
+    challenger = evaluation(0.95, {"island=Dream": 0.80, "island=Biscoe": 0.99})
+    champion = evaluation(0.90, {"island=Dream": 0.90, "island=Biscoe": 0.99})
+    decision = decide(challenger, champion, rules())
+    assert not decision.passed
+    assert "island=Dream" in rule(decision.rules, "slices").reason
+    assert "island=Biscoe" not in rule(decision.rules, "slices").reason
+
+
+def test_a_slice_within_tolerance_passes() -> None:
+    challenger = evaluation(0.95, {"island=Dream": 0.87})
+    champion = evaluation(0.90, {"island=Dream": 0.90})  # 3% worse, tolerance 5%
+    assert rule(decide(challenger, champion, rules()).rules, "slices").passed
+
+
+def test_missing_or_undefined_slices_are_reported_not_compared() -> None:
+    challenger = evaluation(0.95, {"island=Dream": 0.9, "sex=female": math.nan})
+    champion = evaluation(0.90, {"island=Dream": 0.9, "island=Torgersen": 0.9})
+    result = rule(decide(challenger, champion, rules()).rules, "slices")
+    assert result.passed
+    assert set(result.values["skipped"]) == {"island=Torgersen", "sex=female"}
+    assert result.values["compared"] == 1
+
+
+def test_bootstrap_interval_must_lie_above_zero() -> None:
+    better, champion = evaluation(0.95), evaluation(0.9)
+    assert decide(better, champion, rules(), bootstrap_interval=(0.01, 0.09)).passed
+    straddles = decide(better, champion, rules(), bootstrap_interval=(-0.02, 0.09))
+    assert not straddles.passed
+    assert "includes 0" in straddles.reason
+    assert not decide(better, champion, rules(), bootstrap_interval=(math.nan, math.nan)).passed
+
+
+def test_latency_over_the_factor_fails() -> None:
+    decision = decide(evaluation(0.95, p95_ms=16.0), evaluation(0.9, p95_ms=10.0), rules())
+    assert not decision.passed
+    assert "latency" in decision.reason
+    assert decide(evaluation(0.95, p95_ms=14.0), evaluation(0.9, p95_ms=10.0), rules()).passed
+
+
+def test_schema_change_needs_the_migration_flag() -> None:
+    changed = evaluation(0.95, schema=(*SCHEMA, "new_feature:double"))
+    decision = decide(changed, evaluation(0.9), rules())
+    assert not decision.passed
+    assert "new_feature" in rule(decision.rules, "schema").reason
+    assert decide(changed, evaluation(0.9), rules(allow_schema_change=True)).passed
+
+
+def test_reason_is_one_line_naming_every_failed_rule() -> None:
+    decision = decide(evaluation(0.8, p95_ms=100.0), evaluation(0.9, p95_ms=10.0), rules())
+    assert "\n" not in decision.reason
+    assert decision.reason.startswith("rejected: ")
+    assert "primary_metric" in decision.reason and "latency" in decision.reason
+    assert decision.as_dict()["passed"] is False
+
+
+def accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.mean(truth == predicted))
+
+
+def test_paired_bootstrap_of_a_clearly_better_model_is_above_zero() -> None:
+    truth = np.array(["a", "b"] * 50)
+    better = truth.copy()
+    worse = truth.copy()
+    worse[:20] = np.where(worse[:20] == "a", "b", "a")
+    low, high = paired_bootstrap(
+        truth,
+        better,
+        worse,
+        score=accuracy,
+        higher_is_better=True,
+        samples=500,
+        confidence=0.95,
+        seed=0,
+    )
+    assert 0 < low <= 0.2 <= high
+
+
+def test_paired_bootstrap_of_identical_models_is_zero_and_deterministic() -> None:
+    truth = np.array([1.0, 2.0, 3.0, 4.0])
+
+    def bootstrap(challenger: np.ndarray, higher: bool, seed: int) -> tuple[float, float]:
+        return paired_bootstrap(truth, challenger, truth, score=accuracy, higher_is_better=higher,
+                                samples=200, confidence=0.9, seed=seed)  # fmt: skip
+
+    assert bootstrap(truth, higher=True, seed=1) == (0.0, 0.0)
+    first = bootstrap(truth + 1, higher=False, seed=3)
+    assert first == bootstrap(truth + 1, higher=False, seed=3)

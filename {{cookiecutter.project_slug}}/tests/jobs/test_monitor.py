@@ -1,0 +1,178 @@
+"""monitoring/monitor and report: the status decision, the report's schema and its three files."""
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.core.config import Config
+from {{ cookiecutter.package_name }}.core.errors import ConfigError, ProjectError
+from {{ cookiecutter.package_name }}.core.health import service_health
+from {{ cookiecutter.package_name }}.io import monitoring_report as report
+from {{ cookiecutter.package_name }}.io import paths
+from {{ cookiecutter.package_name }}.io.files import write_json, write_table
+from {{ cookiecutter.package_name }}.io.monitoring_report import EXIT_CODES, Status
+from {{ cookiecutter.package_name }}.jobs import monitor
+
+Window = Callable[..., pd.DataFrame]
+TOP_LEVEL = {
+    "schema_version", "created_at", "status", "exit_code", "reasons", "report_dir", "windows",
+    "thresholds", "dataset_drift", "features", "prediction_drift", "quality", "performance",
+    "service_health",
+}  # fmt: skip
+FEATURE = {
+    "feature", "type", "method", "drifted", "severity", "psi", "test", "p_value",
+    "p_value_adjusted", "distance_metric", "distance", "reference_rows", "current_rows",
+    "histogram",
+}  # fmt: skip
+LABEL = r'[a-z_]+="(?:[^"\\]|\\.)*"'
+PROMETHEUS_LINE = re.compile(
+    r"^ml_monitor_[a-z0-9_]+\{" + LABEL + "(," + LABEL + r")*\} -?[0-9.e+-]+$"
+)
+
+
+def _assess(config: Config, reference: pd.DataFrame, current: pd.DataFrame) -> report.Assessment:
+    accuracy = float((reference["label"] == reference["prediction"]).mean())
+    return monitor.assess(
+        reference,
+        current,
+        config,
+        baseline={"accuracy": accuracy},
+        created_at="2026-01-01T00:00:00Z",
+    )
+
+
+def test_exit_codes_are_distinct_from_errors() -> None:
+    assert EXIT_CODES == {
+        Status.OK: 0, Status.DRIFT: 3, Status.DEGRADED: 4, Status.NOT_ENOUGH_DATA: 5
+    }  # fmt: skip
+
+
+def test_a_small_window_is_not_enough_data(watch_config: Config, make_window: Window) -> None:
+    result = _assess(watch_config, make_window(2000, 1), make_window(49, 2))
+    assert result.status == Status.NOT_ENOUGH_DATA
+    assert "49 rows" in result.reasons[0]
+    document = report.to_json(result)
+    assert document["features"] == [] and document["dataset_drift"] is None
+    assert document["exit_code"] == 5
+
+
+def test_an_iid_window_is_ok(watch_config: Config, make_window: Window) -> None:
+    result = _assess(watch_config, make_window(2000, 1), make_window(300, 2))
+    assert result.status == Status.OK, result.reasons
+    assert result.method == "p_value"
+    assert result.performance is not None and result.performance.judged
+
+
+def test_a_shift_the_model_reacts_to_is_drift(watch_config: Config, make_window: Window) -> None:
+    result = _assess(watch_config, make_window(2000, 1), make_window(300, 2, shift=1.0))
+    assert result.status == Status.DRIFT
+    assert any(reason.startswith("prediction drift") for reason in result.reasons)
+
+
+def test_quality_problems_outrank_drift(watch_config: Config, make_window: Window) -> None:
+    current = make_window(300, 2, shift=1.0, missing_x2=0.3)
+    result = _assess(watch_config, make_window(2000, 1), current)
+    assert result.status == Status.DEGRADED
+    assert result.reasons[0].startswith("quality: x2: missing rate rose")
+    assert any(reason.startswith("prediction drift") for reason in result.reasons)
+
+
+def test_unknown_key_features_fail_naming_them(watch_config: Config, make_window: Window) -> None:
+    drift = watch_config.monitor.drift.model_copy(update={"key_features": ["nope"]})
+    monitor_config = watch_config.monitor.model_copy(update={"drift": drift})
+    config = watch_config.model_copy(update={"monitor": monitor_config})
+    with pytest.raises(ConfigError, match="nope"):
+        _assess(config, make_window(200, 1), make_window(100, 2))
+
+
+def test_report_json_has_the_documented_shape(watch_config: Config, make_window: Window) -> None:
+    result = _assess(watch_config, make_window(2000, 1), make_window(300, 2, shift=1.0))
+    document = report.to_json(result, "reports/monitoring/x")
+    assert set(document) == TOP_LEVEL
+    assert document["schema_version"] == 1
+    assert document["status"] == "drift" and document["exit_code"] == 3
+    assert {feature["feature"] for feature in document["features"]} == {
+        "x1",
+        "x2",
+        "colour",
+        "shop",
+    }
+    for feature in [*document["features"], document["prediction_drift"]]:
+        assert set(feature) == FEATURE
+        histogram = feature["histogram"]
+        assert len(histogram["bins"]) == len(histogram["reference"]) == len(histogram["current"])
+    assert document["windows"]["current_rows"] == 300
+    assert document["thresholds"]["drift"]["psi_alert"] == 0.25
+    assert document["performance"]["metric"] == watch_config.monitor.performance.metric
+    json.dumps(document, allow_nan=False)
+
+
+def test_html_is_self_contained(watch_config: Config, make_window: Window) -> None:
+    result = _assess(watch_config, make_window(2000, 1), make_window(300, 2, missing_x2=0.3))
+    page = report.to_html(report.to_json(result))
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page and "<link" not in page and "src=" not in page
+    assert page.count("<svg") == 5  # four features and the prediction
+    assert "missing rate rose" in page
+
+
+def test_prometheus_file_is_valid_text_format(watch_config: Config, make_window: Window) -> None:
+    result = _assess(watch_config, make_window(2000, 1), make_window(300, 2))
+    text = report.to_prometheus(report.to_json(result), 'we"ird')
+    samples = [line for line in text.splitlines() if not line.startswith("#")]
+    assert all(PROMETHEUS_LINE.match(line) for line in samples), samples
+    assert 'ml_monitor_status{dataset="we\\"ird",status="ok"} 1' in samples
+    assert sum(line.startswith("ml_monitor_feature_psi{") for line in samples) == 4
+
+
+def test_service_health_is_in_the_html_and_the_gauges(
+    watch_config: Config, make_window: Window
+) -> None:
+    when = pd.Timestamp("2026-01-01", tz="UTC")
+    requests = pd.DataFrame({
+        "request_id": ["r1", "r2", "r3"], "timestamp": [when] * 3, "model_version": "1",
+        "arm": ["champion", "champion", "unrouted"], "status": [200, 500, 422],
+        "rows": [1, 0, 0], "latency_ms": [2.0, 1.0, 0.1],
+    })  # fmt: skip
+    health = service_health(requests)
+    assessed = _assess(watch_config, make_window(2000, 1), make_window(300, 2))
+    document = report.to_json(replace(assessed, health=health))
+    rates = [(h["arm"], h["error_rate"], h["rejected_rate"]) for h in document["service_health"]]
+    assert rates == [("champion", 0.5, 0.0), ("unrouted", 0.0, 1.0)]
+    json.dumps(document, allow_nan=False)  # no answered request: latency is null, not NaN
+    page = report.to_html(document)
+    assert "Service health" in page and "unrouted" in page and "50.0%" in page
+    samples = [line for line in report.to_prometheus(document, "d").splitlines() if line[0] != "#"]
+    assert all(PROMETHEUS_LINE.match(line) for line in samples), samples
+    assert 'ml_monitor_error_rate{dataset="d",model_version="1",arm="champion"} 0.5' in samples
+    assert not any(line.startswith("ml_monitor_latency_p95_ms{") and "unrouted" in line
+                   for line in samples)  # fmt: skip
+
+
+def test_run_writes_the_report_files_and_latest(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    watch_config: Config,
+    make_window: Window,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_table(make_window(300, 2, shift=1.0), tmp_path / "window.csv")
+    with pytest.raises(ProjectError, match="make pipeline"):
+        monitor.run(watch_config, tmp_path / "window.csv")
+    write_table(make_window(2000, 1), paths.SCORED_REFERENCE)
+    write_json({"test": {"accuracy": 0.9}}, paths.METRICS)
+    assert monitor.run(watch_config, tmp_path / "window.csv") == Status.DRIFT
+    assert monitor.run(watch_config, tmp_path / "window.csv") == Status.DRIFT
+    directories = sorted(path for path in paths.MONITORING_DIR.iterdir() if path.is_dir())
+    assert len(directories) == 2  # a second run in the same second gets its own directory
+    latest = json.loads(paths.MONITORING_LATEST.read_text())
+    assert latest["report_dir"] == str(directories[-1])
+    assert latest == json.loads((directories[-1] / report.REPORT_JSON).read_text())
+    assert {path.name for path in directories[-1].iterdir()} == {
+        report.REPORT_JSON, report.REPORT_HTML, report.METRICS_PROM
+    }  # fmt: skip
