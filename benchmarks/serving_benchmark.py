@@ -70,7 +70,7 @@ test = pd.read_parquet("data/processed/test.parquet")
 frame = pd.concat([test] * (rows // len(test) + 1), ignore_index=True).head(rows)
 source = work / "batch.parquet"
 frame.to_parquet(source, index=False)
-features = bundle.metadata["feature_columns"]
+features = bundle.metadata.feature_columns
 
 
 def bare_memory():

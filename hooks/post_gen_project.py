@@ -19,7 +19,6 @@ def excluded_paths(options: Mapping[str, str]) -> list[str]:
     ci = options["ci_provider"]
     api = options["include_api"] == "yes"
     docker = options["include_docker"] == "yes"
-    task = options["task"]
     rules = [
         (".github", ci != "github"),
         (".gitlab-ci.yml", ci != "gitlab"),
@@ -27,13 +26,12 @@ def excluded_paths(options: Mapping[str, str]) -> list[str]:
         ("Dockerfile", not docker),
         (".dockerignore", not docker),
         ("docker-compose.yml", not docker),
+        ("deploy/k8s", not (api and docker)),  # deploys the API's image
         (f"{package_dir}/jobs/serving", not api),
         (f"{package_dir}/core/routing.py", not api),
         ("tests/jobs/serving", not api),
         ("tests/core/test_routing.py", not api),
         ("conf/serve", not api),
-        ("conf/model/logistic_regression.yaml", task != "classification"),
-        ("conf/model/ridge.yaml", task != "regression"),
     ]
     return [path for path, excluded in rules if excluded]
 
@@ -96,7 +94,6 @@ def rendered_options() -> dict[str, str]:
         "package_name": {{cookiecutter.package_name | tojson}},  # noqa: F821
         "author_name": {{cookiecutter.author_name | tojson}},  # noqa: F821
         "author_email": {{cookiecutter.author_email | tojson}},  # noqa: F821
-        "task": {{cookiecutter.task | tojson}},  # noqa: F821
         "ci_provider": {{cookiecutter.ci_provider | tojson}},  # noqa: F821
         "include_api": {{cookiecutter.include_api | tojson}},  # noqa: F821
         "include_docker": {{cookiecutter.include_docker | tojson}},  # noqa: F821

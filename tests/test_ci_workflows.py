@@ -67,8 +67,8 @@ CI_TARGETS = [
     "template-check",
     "lint",
     "typecheck",
-    "test",
     "data",
+    "test",
     "pipeline",
     "metrics-report",
 ]

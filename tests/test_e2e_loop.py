@@ -4,8 +4,10 @@ One project, in file order: champion v1 is served; drifted traffic arrives; `mon
 prediction log and flags drift; the guardrails block a retrain (no labels yet, cool-down);
 labels arrive (`POST /feedback`, `feedback import`); a dry run changes nothing; a held lock
 blocks; a retrain that fails midway leaves data, registry and aliases as they were; then
-`retrain` adds the labelled rows as a new DVC data version, the gate promotes v2 and the API
-reloads it; with no drift and a young champion, `retrain` has nothing to do.
+`retrain` adds the labelled rows as a new DVC-tracked production batch (the raw data stays as
+it was), the gate promotes v2 and the API reloads it; new labelled traffic then reaches the
+gate of the next model as its recent window; with no drift and a young champion, `retrain`
+has nothing to do.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from test_e2e_release import aliases
+from test_e2e_release import aliases, gate_report
 from test_e2e_serving import Api
 
 from helpers import DEFAULT_PACKAGE, RECORD, run
@@ -29,7 +31,9 @@ pytestmark = pytest.mark.e2e
 
 FEATURES = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"]
 TRACKED = ["data/raw/penguins.csv", "data/raw/penguins.csv.dvc", "dvc.lock"]
+PRODUCTION = Path("data/production")
 REFUSED = 3
+RECENT = 60  # labelled requests after the retrain: more than release.recent_window.min_rows
 
 
 def cli(project: Path, env: dict[str, str], *args: str, check: bool = True):
@@ -37,7 +41,10 @@ def cli(project: Path, env: dict[str, str], *args: str, check: bool = True):
 
 
 def digests(project: Path) -> dict[str, str]:
-    return {name: hashlib.md5((project / name).read_bytes()).hexdigest() for name in TRACKED}
+    """The raw data, its DVC file, dvc.lock and every file under data/production/."""
+    production = sorted(p for p in (project / PRODUCTION).rglob("*") if p.is_file())
+    names = [*TRACKED, *(str(path.relative_to(project)) for path in production)]
+    return {name: hashlib.md5((project / name).read_bytes()).hexdigest() for name in names}
 
 
 def set_option(project: Path, env: dict[str, str], file: str, key: str, value: str) -> None:
@@ -158,18 +165,49 @@ def test_a_retrain_failing_midway_leaves_data_registry_and_aliases_as_they_were(
 
 def test_retrain_promotes_a_challenger_and_the_api_reloads_it(loop, truth) -> None:
     project, env, api = loop
-    rows_before = len(pd.read_csv(project / "data" / "raw" / "penguins.csv"))
+    raw = digests(project)["data/raw/penguins.csv"]
     out = run(["make", "retrain"], project, env=env).stdout
     assert "retrain: promoted" in out
     outcome = request_file(project)["outcome"]
     assert (outcome["challenger"], outcome["data"]["rows_added"]) == ("2", len(truth))
-    assert len(pd.read_csv(project / "data" / "raw" / "penguins.csv")) == rows_before + len(truth)
+    assert digests(project)["data/raw/penguins.csv"] == raw  # raw data is immutable
+    assert (project / PRODUCTION / "penguins.dvc").is_file()
+    validation = json.loads((project / "reports" / "validation.json").read_text())
+    assert validation["production_batches"] == [outcome["data"]["batch"]]  # validate read it
+    raw_rows = len(pd.read_csv(project / "data" / "raw" / "penguins.csv"))
+    assert validation["rows"] == raw_rows + len(truth)
+    assert "recent" not in gate_report(project)["holdouts"]  # its rows are training data now
     assert aliases(project, env)["champion"] == "2"
     status = run(["uv", "run", "--no-sync", "dvc", "status"], project, env=env).stdout
     assert "up to date" in status  # the new data version is tracked and the pipeline ran on it
     code, versions = api.request("POST", "/admin/reload")
     assert code == 200 and versions["after"]["champion"] == "2"
     assert api.predict(RECORD)[1]["model"]["version"] == "2"
+
+
+def test_new_labelled_traffic_reaches_the_gate_as_its_recent_window(loop) -> None:
+    project, env, api = loop
+    rows = pd.read_csv(project / "data" / "raw" / "penguins.csv").dropna().head(RECENT)
+    labels = []
+    for record in rows[[*FEATURES, "species"]].to_dict("records"):
+        status, body = api.predict({name: record[name] for name in FEATURES})
+        assert status == 200
+        labels.append((body["request_id"], record["species"]))
+    time.sleep(1)  # the log writer is asynchronous
+    file = project / "build" / "recent_labels.csv"
+    file.parent.mkdir(exist_ok=True)
+    pd.DataFrame(labels, columns=["request_id", "label"]).to_csv(file, index=False)
+    cli(project, env, "feedback", "import", str(file))
+    set_option(project, env, "model/logistic_regression.yaml", "C", "0.5")
+    try:
+        run(["make", "pipeline"], project, env=env)
+        out = run(["make", "release"], project, env=env, check=False).stdout
+    finally:
+        set_option(project, env, "model/logistic_regression.yaml", "C", "1.0")
+    assert f"also on the recent window, {RECENT} labelled production rows" in out
+    report = gate_report(project)
+    assert report["holdouts"]["recent"]["rows"] == RECENT
+    assert any(rule["rule"].startswith("recent:") for rule in report["rules"])
 
 
 def test_no_drift_and_a_young_champion_need_no_retrain(loop) -> None:

@@ -301,8 +301,10 @@ def make_second_dataset(task: str, rows: int = 600, seed: int = 7) -> pd.DataFra
     return frame
 
 
-def test_data_init_trains_on_new_data_without_code_changes(project, tmp_path: Path) -> None:
-    task, path, env = project
+def test_data_init_switches_the_task_without_other_edits(project, tmp_path: Path) -> None:
+    """A dataset of the other task: its config selects that task's model, split and metrics."""
+    task = {"classification": "regression", "regression": "classification"}[project[0]]
+    _, path, env = project
     target = "churned" if task == "classification" else "lifetime_value"
     source = tmp_path / "customers.csv"
     make_second_dataset(task).to_csv(source, index=False)
@@ -316,6 +318,8 @@ def test_data_init_trains_on_new_data_without_code_changes(project, tmp_path: Pa
         str(source),
         "--target",
         target,
+        "--task",
+        task,
         "--group",
         "region",
         "--time",
@@ -323,7 +327,7 @@ def test_data_init_trains_on_new_data_without_code_changes(project, tmp_path: Pa
     ).stdout
     assert "conf/data/customers.yaml" in out
     schema = yaml.safe_load((path / "conf" / "data" / "customers.yaml").read_text())
-    assert schema["task"] == task
+    assert {"/task": task} in schema["defaults"]
     assert schema["columns"]["customer_id"]["feature"] is False
     assert schema["columns"]["signup_date"]["type"] == "datetime"
     assert (path / "data" / "raw" / "customers.csv.dvc").is_file()
@@ -333,3 +337,5 @@ def test_data_init_trains_on_new_data_without_code_changes(project, tmp_path: Pa
     slices = json.loads((path / "reports" / "slices.json").read_text())
     assert {row["column"] for row in slices} == {"region"}
     assert run(["git", "status", "--porcelain", "src"], path, env=env).stdout == src_before
+    changed = run(["git", "status", "--porcelain", "conf"], path, env=env).stdout.splitlines()
+    assert sorted(line[3:] for line in changed) == ["conf/config.yaml", "conf/data/customers.yaml"]

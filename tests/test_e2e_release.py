@@ -1,7 +1,8 @@
 """End to end: the release process in a generated project, on SQLite and on a tracking server.
 
 One project per store runs the whole story in file order: first champion, a worse challenger
-rejected, a better one promoted, rollback, history, lineage, export, manual approval. The
+rejected (monitoring still judges against the champion), a better one promoted, rollback,
+history, lineage, export (a bundle monitored offline), manual approval. The
 server is a real `mlflow server` on 127.0.0.1, started here and stopped by its PID.
 """
 
@@ -22,6 +23,8 @@ pytestmark = pytest.mark.e2e
 
 # Logistic regression strength -> a model that clears the floor, a worse and a better one.
 FIRST, WORSE, BETTER, LATER = 0.015, 0.0005, 1.0, 0.3
+TEST_SPLIT = "data/processed/test.parquet"  # labelled rows to monitor
+MONITOR_FINDINGS = {0, 3, 4}  # ok, drift, degraded: a judgement, not an error
 
 
 class TrackingServer:
@@ -126,6 +129,21 @@ def test_worse_challenger_is_rejected_naming_the_rule(released) -> None:
     assert aliases(project, env)["champion"] == "1"
 
 
+def test_monitoring_after_the_rejection_judges_against_the_champion(released) -> None:
+    """The workspace now holds the rejected challenger's model and metrics; `monitor` loads
+    the champion and its own reference and baseline from the registry."""
+    project, env, _ = released
+    monitored = cli(project, env, "monitor", "--current", TEST_SPLIT, check=False)
+    assert monitored.returncode in MONITOR_FINDINGS, monitored.stderr
+    report = json.loads((project / "reports" / "monitoring" / "latest.json").read_text())
+    assert report["model"]["version"] == "1" and report["model"]["source"].endswith("@champion")
+    performance = report["performance"]
+    metric = performance["metric"]
+    champion = gate_report(project)["holdouts"]["test"]["champion"][metric]  # v1, same rows
+    rejected = json.loads((project / "reports" / "metrics.json").read_text())["test"][metric]
+    assert performance["baseline"] == pytest.approx(champion) and champion != rejected
+
+
 def test_better_challenger_is_promoted_and_old_champion_becomes_previous(released) -> None:
     project, env, _ = released
     train_with_c(project, env, BETTER)
@@ -167,8 +185,10 @@ def test_export_writes_a_bundle_that_serves_without_the_registry(released, tmp_p
         "champion",
         "classification",
     )
-    assert "island" in metadata["columns"]
+    assert "island" in metadata["columns"] and metadata["schema_version"] == 1
     assert (bundle / "MODEL_CARD.md").is_file()
+    reference = {path.name for path in (bundle / "reference").iterdir()}
+    assert reference == {"reference_scored.parquet", "metrics.json", "slices.json"}
     check = (
         "import mlflow.sklearn, pandas as pd\n"
         f"model = mlflow.sklearn.load_model('{bundle / 'model'}')\n"
@@ -178,6 +198,10 @@ def test_export_writes_a_bundle_that_serves_without_the_registry(released, tmp_p
     offline = {**env, "MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}  # nothing listens there
     out = run(["uv", "run", "--no-sync", "python", "-c", check], project, env=offline).stdout
     assert "Adelie" in out or "Gentoo" in out or "Chinstrap" in out
+    args = ["monitor", "--current", TEST_SPLIT, "--model", str(bundle)]
+    assert cli(project, offline, *args, check=False).returncode in MONITOR_FINDINGS
+    report = json.loads((project / "reports" / "monitoring" / "latest.json").read_text())
+    assert report["model"] == {"name": DEFAULT_PACKAGE, "version": "1", "source": str(bundle)}
     refused = cli(project, env, "export", "--alias", "champion", "--to", str(bundle), check=False)
     assert refused.returncode != 0 and "not empty" in refused.stderr
 

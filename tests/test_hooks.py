@@ -82,15 +82,13 @@ DEFAULT_OPTIONS = {
     "ci_provider": "github",
     "include_api": "yes",
     "include_docker": "yes",
-    "task": "classification",
 }
 
 
-def test_defaults_exclude_only_the_other_task_and_providers() -> None:
+def test_defaults_exclude_only_the_other_providers() -> None:
     assert sorted(post_gen.excluded_paths(DEFAULT_OPTIONS)) == [
         ".gitlab-ci.yml",
         "azure-pipelines.yml",
-        "conf/model/ridge.yaml",
     ]
 
 
@@ -103,7 +101,6 @@ def test_defaults_exclude_only_the_other_task_and_providers() -> None:
         ({"include_api": "no"}, "src/pkg/jobs/serving", "Dockerfile"),
         ({"include_api": "no"}, "conf/serve", "src/pkg/jobs/predict.py"),
         ({"include_api": "no"}, "tests/jobs/serving", "src/pkg/jobs/feedback.py"),
-        ({"task": "regression"}, "conf/model/logistic_regression.yaml", "conf/model/ridge.yaml"),
     ],
 )
 def test_option_removes_its_files(change: dict[str, str], removed: str, kept: str) -> None:

@@ -15,21 +15,38 @@ from helpers import CHOICES, DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, project_fi
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "default_files.txt"
 
+SERVING_MODULES = (
+    *("__init__", "app", "auth", "contract", "deployment", "lifecycle", "metrics", "recorder"),
+    *("request_ids", "rollout"),
+    *(f"routes/{name}" for name in ("__init__", "bodies", "feedback", "operations", "predict")),
+)
+SERVING_TESTS = ("test_api", "test_contract", "test_faults", "test_feedback_api")
 GITHUB_WORKFLOWS = {f".github/workflows/{name}.yml" for name in ("ci", "cd", "ct", "rollback")}
+# The Kubernetes deployment of the API's image (tests/test_deploy.py checks its content).
+K8S_BASE = ("kustomization", "deployment", "service", "hpa", "pdb", "networkpolicy")
+K8S_FILES = {
+    "deploy/k8s/base/serve.env",
+    *(f"deploy/k8s/base/{name}.yaml" for name in K8S_BASE),
+    *(f"deploy/k8s/components/{mode}/kustomization.yaml" for mode in ("shadow", "canary")),
+    *(f"deploy/k8s/overlays/{env}/kustomization.yaml" for env in ("staging", "production")),
+}
 # What each non-default option value adds to (+) and removes from (-) the default file set.
 FILE_CHANGES: dict[tuple[str, str], tuple[set[str], set[str]]] = {
     ("ci_provider", "gitlab"): ({".gitlab-ci.yml"}, GITHUB_WORKFLOWS),
     ("ci_provider", "azure-devops"): ({"azure-pipelines.yml"}, GITHUB_WORKFLOWS),
     ("ci_provider", "none"): (set(), GITHUB_WORKFLOWS),
-    ("task", "regression"): ({"conf/model/ridge.yaml"}, {"conf/model/logistic_regression.yaml"}),
     ("include_api", "no"): (
         set(),
-        {f"src/{DEFAULT_PACKAGE}/jobs/serving/{name}.py" for name in ("__init__", "app", "metrics")}
+        {f"src/{DEFAULT_PACKAGE}/jobs/serving/{name}.py" for name in SERVING_MODULES}
         | {f"src/{DEFAULT_PACKAGE}/core/routing.py", "tests/core/test_routing.py"}
-        | {"tests/jobs/serving/test_api.py", "tests/jobs/serving/test_feedback_api.py"}
-        | {f"conf/serve/{mode}.yaml" for mode in ("single", "shadow", "canary")},
+        | {f"tests/jobs/serving/{name}.py" for name in SERVING_TESTS}
+        | {f"conf/serve/{mode}.yaml" for mode in ("single", "shadow", "canary")}
+        | K8S_FILES,
     ),
-    ("include_docker", "no"): (set(), {"Dockerfile", ".dockerignore", "docker-compose.yml"}),
+    ("include_docker", "no"): (
+        set(),
+        {"Dockerfile", ".dockerignore", "docker-compose.yml"} | K8S_FILES,
+    ),
 }
 NON_DEFAULT = [(key, value) for key, values in CHOICES.items() for value in values[1:]]
 
@@ -55,7 +72,9 @@ def check_project(project: Path) -> None:
         if ".dvc/cache" in relative or path.suffix in {".csv", ".parquet", ".png"}:
             continue
         text = path.read_text()
-        for marker in ("{{", "{%", "cookiecutter."):
+        # A Jinja template the package ships (copied without rendering) keeps its own tags.
+        markers = ("cookiecutter.",) if path.suffix == ".j2" else ("{{", "{%", "cookiecutter.")
+        for marker in markers:
             if marker in text and not (marker == "{{" and path.suffix == ".yml" and "${{" in text):
                 raise AssertionError(f"unrendered {marker!r} in {relative}")
         if path.suffix == ".py":
@@ -70,13 +89,14 @@ def check_project(project: Path) -> None:
     run(["ruff", "format", "--check", "--no-cache", "."], project)
 
 
-def compose_conf(project: Path) -> dict:
+def compose_conf(project: Path, overrides: list[str] | None = None) -> dict:
     """Compose the rendered conf/ with Hydra exactly as the project's `make params` does."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     with initialize_config_dir(str(project / "conf"), version_base="1.3"):
-        return OmegaConf.to_container(compose(config_name="config"), resolve=True)
+        composed = compose(config_name="config", overrides=overrides or [])
+        return OmegaConf.to_container(composed, resolve=True)
 
 
 def test_params_yaml_is_conf_composed(default_project: Path) -> None:
@@ -169,17 +189,43 @@ def test_dvc_remote(remote: str, url: str | None, dependency: str, tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("task", "target"), [("classification", "species"), ("regression", "body_mass_g")]
+    ("task", "dataset", "target", "model"),
+    [
+        ("classification", "penguins", "species", "logistic_regression"),
+        ("regression", "penguins_body_mass", "body_mass_g", "ridge"),
+    ],
 )
-def test_task_sets_target_and_models(task: str, target: str, tmp_path: Path) -> None:
+def test_task_picks_the_default_dataset_only(
+    task: str, dataset: str, target: str, model: str, tmp_path: Path
+) -> None:
+    """The task is configuration: the option selects an example dataset, whose config selects
+    the task's defaults (conf/task/); both tasks' configs ship in every project."""
     project = render(tmp_path, task=task)
-    data = yaml.safe_load((project / "conf" / "data" / "penguins.yaml").read_text())
-    assert (data["task"], data["target"]) == (task, target)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    assert (params["data"]["task"], params["data"]["target"]) == (task, target)
-    suffix = "Classifier" if task == "classification" else "Regressor"
-    forest = yaml.safe_load((project / "conf" / "model" / "random_forest.yaml").read_text())
-    assert forest["_target_"].endswith(suffix)
+    composed = compose_conf(project)
+    data = composed["data"]
+    assert (data["name"], data["task"], data["target"]) == (dataset, task, target)
+    assert composed["model"]["name"] == model
+    assert {"classification.yaml", "regression.yaml"} <= {
+        path.name for path in (project / "conf" / "task").iterdir()
+    }
+    for other in ("penguins", "penguins_body_mass"):
+        switched = compose_conf(project, [f"data={other}"])
+        assert switched["data"]["task"] != data["task"] or other == dataset
+
+
+def test_the_task_option_is_read_only_where_the_default_dataset_is_chosen() -> None:
+    """No YAML or code is generated per task: conf/config.yaml selects the example dataset,
+    and params.yaml is that configuration composed (checked above)."""
+    project = TEMPLATE / "{{cookiecutter.project_slug}}"
+    readers = sorted(
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file()
+        and path.suffix not in {".csv", ".parquet"}
+        and ".dvc/cache" not in path.as_posix()
+        and "cookiecutter.task" in path.read_text(errors="replace")
+    )
+    assert readers == ["conf/config.yaml", "params.yaml"]
 
 
 def test_derived_names_follow_the_project_name(tmp_path: Path) -> None:

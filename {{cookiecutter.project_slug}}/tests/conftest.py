@@ -2,8 +2,10 @@
 root and its composed config, a toy prediction log, monitoring windows and in-memory bundles."""
 
 import copy
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,23 +13,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import typer.main
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
+from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.core import config
+from {{ cookiecutter.package_name }}.core.bundle_metadata import BundleMetadata
 from {{ cookiecutter.package_name }}.core.config import (
     ColumnSpec,
     Config,
     DataConfig,
     DriftConfig,
     FeaturesConfig,
-    Task,
 )
 from {{ cookiecutter.package_name }}.core.features import build_preprocessor
-from {{ cookiecutter.package_name }}.io import params
-from {{ cookiecutter.package_name }}.io.bundle import Bundle
+from {{ cookiecutter.package_name }}.core.task import Task
+from {{ cookiecutter.package_name }}.io import params, paths
+from {{ cookiecutter.package_name }}.io.bundle import METADATA, MODEL_DIR, REFERENCE_DIR, Bundle
 from {{ cookiecutter.package_name }}.io.feedback_store import log_path
+from {{ cookiecutter.package_name }}.io.files import read_table, write_json, write_table
 from {{ cookiecutter.package_name }}.io.prediction_log import Entry, PredictionLog
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +103,76 @@ def project_config(composed: dict[str, Any]) -> Config:
     return config.parse(composed, "conf/")
 
 
+# --- A throwaway copy of the project, where jobs and commands run for real: conf/, params.yaml
+# and a slice of the raw data in a temporary directory, with an MLflow store of its own.
+
+WORKSPACE_ROWS = 200  # enough for the example data's model to clear release.floor
+WorkspaceAt = Callable[[Path], AbstractContextManager[Path]]
+
+
+def copy_project(root: Path, composed: dict[str, Any]) -> None:
+    """conf/ and a seeded slice of the raw data into ``root``, and the params.yaml they make."""
+    raw = Path(composed["data"]["path"])
+    if raw.is_absolute():
+        pytest.fail(f"data.path {raw} is absolute: keep the raw data under the project root.")
+    if not (PROJECT_ROOT / raw).is_file():
+        pytest.fail(f"{raw} not found: run `make data` (raw data is tracked by DVC, not git).")
+    shutil.copytree(PROJECT_ROOT / params.CONF_DIR, root / params.CONF_DIR)
+    frame = read_table(PROJECT_ROOT / raw)
+    write_table(frame.sample(n=min(WORKSPACE_ROWS, len(frame)), random_state=0), root / raw)
+    (root / params.PARAMS_FILE).write_text(params.dump_params(composed))
+
+
+@pytest.fixture(scope="session")
+def _empty_tracking_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow SQLite store with its tables: creating them takes seconds, a copy none."""
+    from mlflow import MlflowClient
+
+    store = tmp_path_factory.mktemp("tracking") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{store}").search_experiments()
+    return store
+
+
+@pytest.fixture(scope="session")
+def workspace_at(_composed_once: dict[str, Any], _empty_tracking_store: Path) -> WorkspaceAt:
+    """``with workspace_at(root):`` run from a copy of the project at ``root`` (made on first
+    use), tracking to its own SQLite store, never to the project's or a team server."""
+
+    @contextmanager
+    def enter(root: Path) -> Iterator[Path]:
+        if not (root / params.CONF_DIR).is_dir():
+            copy_project(root, _composed_once)
+            shutil.copy(_empty_tracking_store, root / "mlflow.db")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(root)
+            patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+            patch.delenv("DVC_EXP_NAME", raising=False)
+            yield root
+
+    return enter
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, workspace_at: WorkspaceAt) -> Iterator[Path]:
+    """A fresh copy of the project (no pipeline outputs, an empty registry), run from there."""
+    with workspace_at(tmp_path) as root:
+        yield root
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    for name, sub in getattr(command, "commands", {}).items():
+        if hasattr(sub, "commands"):
+            yield from _commands(sub, (*path, name))
+        else:
+            yield " ".join((*path, name)), sub.callback
+
+
+@pytest.fixture(scope="session")
+def cli_commands() -> dict[str, Callable[..., Any]]:
+    """Every command of the CLI as typed (``train``, ``data init``) -> the function it runs."""
+    return dict(_commands(typer.main.get_command(app)))
+
+
 @pytest.fixture(params=["classification", "regression"])
 def data_config(request: pytest.FixtureRequest) -> DataConfig:
     """The toy schema, once per task: unit tests cover both whatever the project's task."""
@@ -150,11 +226,20 @@ def log_requests(
         path = log_path(toy_config)
         log = PredictionLog(path, max_rows=10_000, max_age_days=30.0, queue_size=10_000)
         for request_id, proba_a in requests:
-            log.log(Entry(
-                request_id, datetime.now(UTC), "toy", "1", "champion",
-                [{"shop": "shop1", "size": 2.0, "amount": 3.0}],
-                ["a" if proba_a >= 0.5 else "b"], [[proba_a, 1 - proba_a]], ["a", "b"], 1.5,
-            ))  # fmt: skip
+            log.log(
+                Entry(
+                    request_id,
+                    datetime.now(UTC),
+                    "toy",
+                    "1",
+                    "champion",
+                    [{"shop": "shop1", "size": 2.0, "amount": 3.0}],
+                    ["a" if proba_a >= 0.5 else "b"],
+                    [[proba_a, 1 - proba_a]],
+                    ["a", "b"],
+                    1.5,
+                )
+            )
         log.close()
         return path
 
@@ -266,36 +351,28 @@ def serving_frame(rows: int = 200, seed: int = 0) -> pd.DataFrame:
     amount = rng.uniform(0.0, 8.0, rows).round(2)
     size = rng.uniform(0.0, 10.0, rows).round(2)
     size[::10] = np.nan
-    return pd.DataFrame({
-        "label": np.where(amount + rng.normal(0, 1, rows) > 4, "b", "a"),
-        "shop": [SHOPS[index % 10] for index in range(rows)],
-        "size": size,
-        "amount": amount,
-        "day": np.arange(rows, dtype="float64"),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "label": np.where(amount + rng.normal(0, 1, rows) > 4, "b", "a"),
+            "shop": [SHOPS[index % 10] for index in range(rows)],
+            "size": size,
+            "amount": amount,
+            "day": np.arange(rows, dtype="float64"),
+        }
+    )
 
 
-def metadata(data: DataConfig, version: str) -> dict[str, Any]:
+def metadata(data: DataConfig, version: str) -> BundleMetadata:
     """What `export` writes, for a model trained in memory."""
-    features = data.feature_columns
-    return {
-        "name": "toy",
-        "version": version,
-        "alias": None,
-        "run_id": f"run-{version}",
-        "task": data.task,
-        "target": data.target,
-        "feature_columns": features,
-        "columns": {name: data.columns[name].model_dump() for name in features},
-        "target_schema": data.columns[data.target].model_dump(),
-        "metrics": {},
-        "lineage": {"git.commit": "abc"},
-    }
+    return BundleMetadata.describe(
+        data, name="toy", version=version, run_id=f"run-{version}", lineage={"git.commit": "abc"}
+    )
 
 
 def fit(data: DataConfig, frame: pd.DataFrame, estimator: Any) -> Pipeline:
-    pipeline = Pipeline([("preprocess", build_preprocessor(data, FeaturesConfig())),
-                         ("model", estimator)])  # fmt: skip
+    pipeline = Pipeline(
+        [("preprocess", build_preprocessor(data, FeaturesConfig())), ("model", estimator)]
+    )
     return pipeline.fit(frame[data.feature_columns], frame[data.target])
 
 
@@ -333,6 +410,32 @@ def bundles() -> dict[str, Bundle]:
             metadata(serving_data("regression"), "5"),
         ),
     }
+
+
+def write_bundle(
+    directory: Path,
+    bundle: Bundle,
+    reference: pd.DataFrame | None = None,
+    baseline: dict[str, float | None] | None = None,
+    slices: list[dict[str, Any]] | None = None,
+) -> Path:
+    """A bundle directory as `export` writes it (the card aside); with a monitoring reference
+    when given one: scored ``reference`` rows, their ``baseline`` test metrics and ``slices``."""
+    import mlflow.sklearn  # slow to import: only the tests that write a bundle pay for it
+
+    mlflow.sklearn.save_model(
+        bundle.pipeline,
+        str(directory / MODEL_DIR),
+        serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+        pip_requirements=[],
+    )
+    write_json(bundle.metadata.model_dump(mode="json"), directory / METADATA)
+    if reference is not None:
+        folder = directory / REFERENCE_DIR
+        write_table(reference, folder / paths.SCORED_REFERENCE.name)
+        write_json({"test": baseline or {}}, folder / paths.METRICS.name)
+        write_json(slices or [], folder / paths.SLICES.name)
+    return directory
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ STAGES = ["validate", "split", "train", "evaluate"]
 
 # What each stage reads (data deps, not code) and writes (outs, metrics and plots), per paths.py.
 READS = {
-    "validate": set(),
+    "validate": {paths.PRODUCTION_DIR},
     "split": {paths.VALIDATED},
     "train": {paths.TRAIN, paths.VALID},
     "evaluate": {paths.MODEL, paths.TRAIN_RUN, paths.TEST, paths.REFERENCE},

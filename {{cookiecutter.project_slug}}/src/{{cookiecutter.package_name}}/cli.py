@@ -91,9 +91,9 @@ def evaluate() -> None:
 @app.command()
 def register() -> None:
     """Register the last trained model in the MLflow registry as 'challenger'."""
-    from .jobs import release as workflow
+    from .jobs import register as registering
 
-    workflow.register(load_params())
+    registering.register(load_params())
 
 
 @app.command()
@@ -106,11 +106,11 @@ def gate(
 
     Exits 3 when the challenger is rejected, so `make release` and CI stop there.
     """
-    from .jobs import release as workflow
+    from .jobs import gate as gating
 
-    decision = workflow.gate(load_params(), hold=hold)
+    decision = gating.gate(load_params(), hold=hold)
     if not decision.passed:
-        raise typer.Exit(workflow.GATE_EXIT_REJECTED)
+        raise typer.Exit(gating.GATE_EXIT_REJECTED)
 
 
 @app.command()
@@ -123,9 +123,9 @@ def promote(
     approve: Annotated[bool, typer.Option(help="Confirm the promotion.")] = False,
 ) -> None:
     """Approve a version that passed the gate: it becomes champion (release mode manual)."""
-    from .jobs import release as workflow
+    from .jobs import promote as promoting
 
-    workflow.promote(load_params(), version, approve=approve, reason=reason, from_alias=from_alias)
+    promoting.promote(load_params(), version, approve=approve, reason=reason, from_alias=from_alias)
 
 
 @app.command()
@@ -133,17 +133,17 @@ def rollback(
     reason: Annotated[str, typer.Option(help="Why: recorded in the audit trail.")] = "rollback",
 ) -> None:
     """Restore the previous champion in one step."""
-    from .jobs import release as workflow
+    from .jobs import promote as promoting
 
-    workflow.rollback(load_params(), reason)
+    promoting.rollback(load_params(), reason)
 
 
 @app.command()
 def history() -> None:
     """Every model version with its aliases and audit trail (who, when, why)."""
-    from .jobs import release as workflow
+    from .jobs import history as registry_history
 
-    workflow.history(load_params())
+    registry_history.history(load_params())
 
 
 @app.command()
@@ -151,9 +151,9 @@ def lineage(
     model_uri: Annotated[str, typer.Argument(help="models:/<name>@<alias> or models:/<name>/<n>")],
 ) -> None:
     """Print data -> code -> config -> run -> model version -> aliases for a model."""
-    from .jobs import release as workflow
+    from .jobs import history as registry_history
 
-    workflow.lineage(load_params(), model_uri)
+    registry_history.lineage(load_params(), model_uri)
 
 
 @app.command()
@@ -236,18 +236,28 @@ def monitor(
             help="CSV or Parquet file with production rows (default: the prediction log).",
         ),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="models:/<name>/<n> or a bundle dir to judge against (default: champion)."
+        ),
+    ] = None,
 ) -> None:
-    """Drift, data quality and performance of a window vs the reference; exit code = status.
+    """Drift, data quality and performance of a window vs the model's reference; exit = status.
 
-    Without --current: the served predictions of conf/monitor `window`, with feedback labels
-    and service health. 0 ok, 3 drift, 4 degraded (data quality or performance), 5 not enough
-    data.
+    The reference snapshot and test baseline are the judged model's own (the champion's unless
+    --model), whatever this checkout trained last. Without --current: the served predictions
+    of conf/monitor `window`, with feedback labels and service health. 0 ok, 3 drift,
+    4 degraded (data quality or performance), 5 not enough data.
     """
-    from .io.monitoring_report import EXIT_CODES
+    from .core.assessment import EXIT_CODES
     from .jobs import monitor as monitoring
 
     config = load_params()
-    status = monitoring.run_from_log(config) if current is None else monitoring.run(config, current)
+    if current is None:
+        status = monitoring.run_from_log(config, model=model)
+    else:
+        status = monitoring.run(config, current, model=model)
     raise typer.Exit(EXIT_CODES[status])
 
 
@@ -286,10 +296,18 @@ def retrain(
 
     Exits 0 when done or not needed, 3 when the gate rejected the challenger.
     """
-    from .jobs import release
+    from .core.config import Config
+    from .core.gate import Decision
+    from .io.registry import Version
+    from .jobs import gate as gating
+    from .jobs import register as registering
     from .jobs import retrain as retraining
 
-    status = retraining.run(load_params(), release.register_and_gate, dry_run=dry_run)
+    def release(config: Config) -> tuple[Version, Decision]:
+        """What `retrain` runs after rebuilding: register the new model, then gate it."""
+        return registering.register(config), gating.gate(config)
+
+    status = retraining.run(load_params(), release, dry_run=dry_run)
     if status == "rejected":
         raise typer.Exit(retraining.EXIT_REJECTED)
 

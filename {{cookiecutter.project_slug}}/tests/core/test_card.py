@@ -19,8 +19,15 @@ def test_card_has_every_section_and_the_gate_outcome() -> None:
         lineage={"git.commit": "abc123", "data.train.md5": "d41d8", "run_id": "r1"},
         aliases=["champion"],
     )
-    for heading in ("Intended use", "Metrics (test split)", "Metrics per slice", "Release gate",
-                    "Limitations", "Data", "Lineage"):  # fmt: skip
+    for heading in (
+        "Intended use",
+        "Metrics (test split)",
+        "Metrics per slice",
+        "Release gate",
+        "Limitations",
+        "Data",
+        "Lineage",
+    ):
         assert f"## {heading}" in text
     assert "**passed**" in text
     assert "`island=Dream`" in text  # named as a limitation: 0.8 vs 0.95 overall
@@ -32,3 +39,31 @@ def test_limitations_flag_only_slices_far_from_overall() -> None:
     notes = limitations(slices, "accuracy", 0.95)
     assert len(notes) == 1
     assert notes[0].startswith("`b`")
+
+
+def test_limitations_follow_the_metric_direction() -> None:
+    """A slice is a limitation when it is worse: a higher error for a lower-is-better metric."""
+    slices = {"easy": {"rmse": 50.0}, "hard": {"rmse": 150.0}}
+    notes = limitations(slices, "rmse", 100.0)
+    assert [note.split(":")[0] for note in notes] == ["`hard`"]
+    assert limitations({"good": {"accuracy": 1.0}}, "accuracy", 0.8) == []
+
+
+def test_card_states_the_direction_of_the_primary_metric() -> None:
+    text = render(
+        project="demo",
+        description="Predicts mass",
+        name="model",
+        version="1",
+        task="regression",
+        target="body_mass_g",
+        features=["island"],
+        metric="rmse",
+        metrics={"rmse": 300.0, "mae": 250.0, "r2": 0.8},
+        slices={},
+        decision=None,
+        lineage={},
+        aliases=[],
+    )
+    assert "Primary metric: `rmse` (lower is better)." in text
+    assert "| rmse | mae | r2 |" in text  # the registry's order

@@ -1,6 +1,7 @@
 """core.config: the typed schema of a composed configuration, and its error messages."""
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from {{ cookiecutter.package_name }}.core.config import (
     SplitConfig,
 )
 from {{ cookiecutter.package_name }}.core.errors import ConfigError
+from {{ cookiecutter.package_name }}.core.metrics import METRICS, metrics_for
+from {{ cookiecutter.package_name }}.io import params
 
 
 def test_differences_of_equal_trees_is_empty() -> None:
@@ -103,3 +106,69 @@ def test_tracking_uri_environment_variable_wins(monkeypatch: pytest.MonkeyPatch)
     assert mlflow.effective_tracking_uri == "sqlite:///mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.internal:5000")
     assert mlflow.effective_tracking_uri == "http://mlflow.internal:5000"
+
+
+# --- Metrics and the model must fit the task; the task comes from the dataset's config.
+
+
+def other_task_metric(task: str) -> str:
+    return next(name for name, metric in METRICS.items() if metric.task != task)
+
+
+@pytest.mark.parametrize(
+    "key", ["release.primary_metric", "monitor.performance.metric", "evaluate.scoring"]
+)
+def test_a_metric_of_the_other_task_is_named_with_the_valid_ones(
+    composed: dict[str, Any], key: str
+) -> None:
+    task = composed["data"]["task"]
+    section, _, name = key.rpartition(".")
+    node = composed
+    for part in section.split("."):
+        node = node[part]
+    node[name] = other_task_metric(task)
+    with pytest.raises(ConfigError, match=rf"{key}='\w+' is not a {task} metric") as error:
+        config.parse(composed, "test")
+    assert ", ".join(metric.name for metric in metrics_for(task)) in str(error.value)
+
+
+def test_an_unknown_metric_is_named_with_the_registry(composed: dict[str, Any]) -> None:
+    composed["release"]["primary_metric"] = "acuracy"
+    with pytest.raises(ConfigError, match=r"release\.primary_metric: .*'acuracy' is not a regis"):
+        config.parse(composed, "test")
+
+
+def test_a_dataset_that_selects_no_task_says_how_to(composed: dict[str, Any]) -> None:
+    del composed["data"]["task"]
+    with pytest.raises(ConfigError, match=r"data: .*no task: select one .*- /task: classification"):
+        config.parse(composed, "test")
+
+
+def test_a_model_without_a_class_for_the_task_is_refused(composed: dict[str, Any]) -> None:
+    other = "regression" if composed["data"]["task"] == "classification" else "classification"
+    composed["model"]["_target_"] = {other: "sklearn.dummy.DummyRegressor"}
+    with pytest.raises(ConfigError, match=f"has no {composed['data']['task']} estimator"):
+        config.parse(composed, "test")
+
+
+@pytest.mark.parametrize(
+    ("dataset", "task", "model", "metric"),
+    [
+        ("penguins", "classification", "logistic_regression", "accuracy"),
+        ("penguins_body_mass", "regression", "ridge", "rmse"),
+    ],
+)
+def test_the_dataset_selects_the_task_and_its_defaults(
+    project_root: Path, dataset: str, task: str, model: str, metric: str
+) -> None:
+    """Whatever task the project was generated for, both example datasets compose."""
+    loaded = config.parse(params.compose([f"data={dataset}"]), dataset)
+    assert (loaded.data.name, loaded.data.task, loaded.model.name) == (dataset, task, model)
+    assert loaded.release.primary_metric == loaded.monitor.performance.metric == metric
+    assert METRICS[loaded.evaluate.scoring].task == task
+
+
+def test_a_model_override_wins_over_the_task_default(project_root: Path) -> None:
+    loaded = config.parse(params.compose(["data=penguins_body_mass", "model=random_forest"]), "x")
+    assert loaded.model.name == "random_forest"
+    assert loaded.model.target_for(loaded.data.task) == "sklearn.ensemble.RandomForestRegressor"

@@ -12,6 +12,7 @@ from {{ cookiecutter.package_name }}.core.gate import (
     improvement,
     paired_bootstrap,
 )
+from {{ cookiecutter.package_name }}.core.metrics import METRICS, Outcome
 
 SCHEMA = ("bill_length_mm:double", "island:string")
 
@@ -165,21 +166,18 @@ def test_reason_is_one_line_naming_every_failed_rule() -> None:
     assert decision.as_dict()["passed"] is False
 
 
-def accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
-    return float(np.mean(truth == predicted))
+def outcome(truth: np.ndarray, predicted: np.ndarray, proba: np.ndarray | None = None) -> Outcome:
+    return Outcome(truth, predicted, proba, ("a", "b"))
 
 
 def test_paired_bootstrap_of_a_clearly_better_model_is_above_zero() -> None:
     truth = np.array(["a", "b"] * 50)
-    better = truth.copy()
     worse = truth.copy()
     worse[:20] = np.where(worse[:20] == "a", "b", "a")
     low, high = paired_bootstrap(
-        truth,
-        better,
-        worse,
-        score=accuracy,
-        higher_is_better=True,
+        METRICS["accuracy"],
+        outcome(truth, truth),
+        outcome(truth, worse),
         samples=500,
         confidence=0.95,
         seed=0,
@@ -190,10 +188,60 @@ def test_paired_bootstrap_of_a_clearly_better_model_is_above_zero() -> None:
 def test_paired_bootstrap_of_identical_models_is_zero_and_deterministic() -> None:
     truth = np.array([1.0, 2.0, 3.0, 4.0])
 
-    def bootstrap(challenger: np.ndarray, higher: bool, seed: int) -> tuple[float, float]:
-        return paired_bootstrap(truth, challenger, truth, score=accuracy, higher_is_better=higher,
-                                samples=200, confidence=0.9, seed=seed)  # fmt: skip
+    def bootstrap(challenger: np.ndarray, seed: int) -> tuple[float, float]:
+        return paired_bootstrap(
+            METRICS["rmse"],
+            Outcome(truth, challenger),
+            Outcome(truth, truth),
+            samples=200,
+            confidence=0.9,
+            seed=seed,
+        )
 
-    assert bootstrap(truth, higher=True, seed=1) == (0.0, 0.0)
-    first = bootstrap(truth + 1, higher=False, seed=3)
-    assert first == bootstrap(truth + 1, higher=False, seed=3)
+    assert bootstrap(truth, seed=1) == (0.0, 0.0)
+    first = bootstrap(truth + 1, seed=3)
+    assert first == bootstrap(truth + 1, seed=3)
+    assert first == (-1.0, -1.0)  # always 1 worse: the improvement is negative for rmse too
+
+
+def test_paired_bootstrap_of_a_probability_metric() -> None:
+    truth = np.array(["a", "b"] * 50)
+    sharp = np.where(truth[:, None] == np.array(["a", "b"]), 0.9, 0.1)
+    vague = np.full((100, 2), 0.5)
+    low, _ = paired_bootstrap(
+        METRICS["log_loss"],
+        outcome(truth, truth, sharp),
+        outcome(truth, truth, vague),
+        samples=200,
+        confidence=0.95,
+        seed=0,
+    )
+    assert low == pytest.approx(np.log(0.9) - np.log(0.5))  # the same on every resample
+
+
+def test_paired_bootstrap_undefined_on_every_resample_is_nan() -> None:
+    truth = np.array(["a"] * 10)  # one class: ROC AUC is never defined
+    proba = np.full((10, 2), 0.5)
+    interval = paired_bootstrap(
+        METRICS["roc_auc_ovr"],
+        outcome(truth, truth, proba),
+        outcome(truth, truth, proba),
+        samples=20,
+        confidence=0.9,
+        seed=0,
+    )
+    assert all(math.isnan(value) for value in interval)
+    assert not decide(evaluation(0.95), evaluation(0.9), rules(), interval).passed
+
+
+def test_paired_bootstrap_needs_the_same_rows() -> None:
+    truth = np.array(["a", "b"])
+    with pytest.raises(ValueError, match="same rows"):
+        paired_bootstrap(
+            METRICS["accuracy"],
+            outcome(truth, truth),
+            outcome(truth[:1], truth[:1]),
+            samples=10,
+            confidence=0.9,
+            seed=0,
+        )

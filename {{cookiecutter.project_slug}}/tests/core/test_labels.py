@@ -22,9 +22,14 @@ def test_allowed_labels_are_normalised(value: object, target: ColumnSpec, stored
 
 @pytest.mark.parametrize(
     ("value", "target", "why"),
-    [("c", CLASSES, "not one of"), ("", CLASSES, "empty"), (11, AMOUNT, "outside"),
-     ("many", AMOUNT, "not a number"), (float("inf"), AMOUNT, "finite")],
-)  # fmt: skip
+    [
+        ("c", CLASSES, "not one of"),
+        ("", CLASSES, "empty"),
+        (11, AMOUNT, "outside"),
+        ("many", AMOUNT, "not a number"),
+        (float("inf"), AMOUNT, "finite"),
+    ],
+)
 def test_labels_the_target_forbids_say_why(value: object, target: ColumnSpec, why: str) -> None:
     stored, problem = check_label(value, target)
     assert stored is None and problem is not None and why in problem
@@ -43,10 +48,15 @@ def test_label_studio_takes_the_latest_kept_annotation_and_skips_unlabelled_task
         return {"result": result, "updated_at": when, "was_cancelled": cancelled}
 
     tasks = [
-        {"data": {"request_id": "r1", "record": 2},
-         "annotations": [annotation("a", "2026-01-01"), annotation("b", "2026-01-02"),
-                         annotation("a", "2026-01-03", cancelled=True)]},
+        {
+            "data": {"request_id": "r1", "record": 2},
+            "annotations": [
+                annotation("a", "2026-01-01"),
+                annotation("b", "2026-01-02"),
+                annotation("a", "2026-01-03", cancelled=True),
+            ],
+        },
         {"data": {"request_id": "r2"}, "annotations": []},
         {"request_id": "r3", "label": "a"},  # JSON-MIN
-    ]  # fmt: skip
+    ]
     assert from_label_studio(tasks, "ls") == [Label("r1", "b", 2, "ls"), Label("r3", "a", 0, "ls")]

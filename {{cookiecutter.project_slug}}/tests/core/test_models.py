@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import get_args
 
 import pandas as pd
 import pytest
@@ -15,6 +16,7 @@ from {{ cookiecutter.package_name }}.core.models import (
     build_pipeline,
     estimator_class,
 )
+from {{ cookiecutter.package_name }}.core.task import Task
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FOREST = {
@@ -81,15 +83,52 @@ def test_rejects_a_target_that_is_not_an_estimator(target: str, message: str) ->
         estimator_class(target)
 
 
+def test_a_class_per_task_builds_the_task_s_estimator(data_config: DataConfig) -> None:
+    config = ModelConfig.model_validate({"name": "forest", "_target_": FOREST, "max_depth": 2})
+    estimator = build_estimator(config, data_config.task, 0)
+    assert estimator_class(FOREST[data_config.task]) is type(estimator)
+
+
+def test_a_model_without_a_class_for_the_task_says_which_it_has() -> None:
+    config = ModelConfig.model_validate(
+        {
+            "name": "logistic",
+            "_target_": {"classification": "sklearn.linear_model.LogisticRegression"},
+        }
+    )
+    with pytest.raises(ValueError, match="model=logistic has no regression estimator") as error:
+        build_estimator(config, "regression", 0)
+    assert "classification" in str(error.value)
+
+
+def shipped_tasks(config: ModelConfig) -> list[Task]:
+    """The tasks a model config serves: those it names a class for, or its one class's kind."""
+    if isinstance(config.target, dict):
+        return list(config.target)
+    return ["classification" if is_classifier(estimator_class(config.target)()) else "regression"]
+
+
 @pytest.mark.parametrize(
     "path", sorted((PROJECT_ROOT / "conf" / "model").glob("*.yaml")), ids=lambda path: path.stem
 )
-def test_every_shipped_model_config_builds(path: Path, project_config: Config) -> None:
+def test_every_shipped_model_config_builds(path: Path) -> None:
     """A typo in conf/model/<name>.yaml fails here, not after the data stages have run."""
     config = ModelConfig.model_validate(yaml.safe_load(path.read_text()))
     assert config.name == path.stem
-    estimator = build_estimator(config, project_config.data.task, project_config.seed)
-    assert estimator.get_params().get("random_state", project_config.seed) == project_config.seed
+    for task in shipped_tasks(config):
+        estimator = build_estimator(config, task, 7)
+        assert is_classifier(estimator) == (task == "classification")
+        assert estimator.get_params().get("random_state", 7) == 7
+
+
+def test_every_task_has_shipped_models() -> None:
+    served = [
+        task
+        for path in (PROJECT_ROOT / "conf" / "model").glob("*.yaml")
+        for task in shipped_tasks(ModelConfig.model_validate(yaml.safe_load(path.read_text())))
+    ]
+    for task in get_args(Task):
+        assert served.count(task) >= 3, task  # a baseline plus the two that serve both tasks
 
 
 def test_project_model_fits_a_small_frame(

@@ -63,5 +63,6 @@ def test_problems_name_the_record_and_field(bundles: dict[str, Bundle]) -> None:
 def test_a_nullable_column_may_be_absent_from_a_file(bundles: dict[str, Bundle]) -> None:
     columns = columns_of(bundles["champion"].metadata)
     assert missing_columns(pd.DataFrame({"shop": ["shop1"]}), columns) == ["amount"]
-    assert invalid_rows(pd.DataFrame({"shop": ["shop1"], "size": [np.nan], "amount": [1.0]}),
-                        columns).empty  # fmt: skip
+    assert invalid_rows(
+        pd.DataFrame({"shop": ["shop1"], "size": [np.nan], "amount": [1.0]}), columns
+    ).empty

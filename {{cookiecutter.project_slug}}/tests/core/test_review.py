@@ -17,12 +17,14 @@ LogRequests = Callable[[list[tuple[str, float]]], Path]
 
 
 def test_queue_holds_unlabelled_rows_below_the_threshold_least_confident_first() -> None:
-    served = pd.DataFrame({
-        "request_id": ["sure", "unsure", "torn", "labelled"],
-        "record": [0, 0, 0, 0],
-        "proba_a": [0.95, 0.3, 0.5, 0.55],
-        "proba_b": [0.05, 0.7, 0.5, 0.45],
-    })  # fmt: skip
+    served = pd.DataFrame(
+        {
+            "request_id": ["sure", "unsure", "torn", "labelled"],
+            "record": [0, 0, 0, 0],
+            "proba_a": [0.95, 0.3, 0.5, 0.55],
+            "proba_b": [0.05, 0.7, 0.5, 0.45],
+        }
+    )
     queue = review_queue(served, {("labelled", 0)}, ReviewConfig(below_confidence=0.75))
     assert list(queue["request_id"]) == ["torn", "unsure"]
     limited = review_queue(served, set(), ReviewConfig(below_confidence=0.75, max_items=1))

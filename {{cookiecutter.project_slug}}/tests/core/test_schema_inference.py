@@ -9,6 +9,7 @@ from {{ cookiecutter.package_name }}.core.config import DataConfig
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, ProjectError
 from {{ cookiecutter.package_name }}.core.schema_inference import (
     MAX_CATEGORIES,
+    dataset_config,
     infer_column,
     infer_schema,
     infer_task,
@@ -144,3 +145,13 @@ def test_select_dataset_needs_exactly_one_data_default() -> None:
         select_dataset("defaults:\n  - model: a\n", "pets")
     with pytest.raises(ConfigError, match="no single"):
         select_dataset("defaults:\n  - data: a\n  - data: b\n", "pets")
+
+
+def test_dataset_config_selects_its_task_config(frame: pd.DataFrame) -> None:
+    schema = infer_schema(frame, name="pets", path="p.csv", target="price")
+    document = dataset_config(schema)
+    assert document["defaults"] == ["_self_", {"/task": "regression"}]
+    assert "task" not in document
+    assert {key: value for key, value in document.items() if key != "defaults"} == {
+        key: value for key, value in schema.items() if key != "task"
+    }

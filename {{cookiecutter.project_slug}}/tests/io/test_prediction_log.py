@@ -1,17 +1,28 @@
-"""The prediction log: nothing lost under concurrent writers, drained on close, bounded."""
+"""The prediction log: nothing lost under concurrent writers, drained on close, bounded; and
+its readers: the window, the served rows by feedback key, requests per arm, logged keys."""
 
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from {{ cookiecutter.package_name }}.core.config import LogWindowConfig
+from {{ cookiecutter.package_name }}.core.health import service_health
 from {{ cookiecutter.package_name }}.io.prediction_log import (
     Entry,
     Failure,
     PredictionLog,
+    describe,
+    logged_keys,
     read_requests,
     read_window,
+    served_rows,
 )
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def entry(request_id: str, *, arm: str = "champion", when: datetime | None = None) -> Entry:
@@ -131,3 +142,59 @@ def test_read_requests_reads_a_log_written_before_failures_were_recorded(tmp_pat
         connection.execute("DROP TABLE failures")
     requests = read_requests(tmp_path / "log.db")
     assert requests[["request_id", "status"]].to_records(index=False).tolist() == [("r1", 200)]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Path:
+    """Ten served requests a minute apart (the last has two records), each shadowed."""
+    log = open_log(tmp_path / "served.db", max_age_days=10_000.0)
+    for minute in range(10):
+        records = 2 if minute == 9 else 1
+        champion = Entry(
+            request_id=f"r{minute}",
+            timestamp=START + timedelta(minutes=minute),
+            model_name="toy",
+            model_version="1",
+            arm="champion",
+            records=[{"size": float(i)} for i in range(records)],
+            predictions=["a"] * records,
+            probabilities=[[0.6, 0.4]] * records,
+            classes=["a", "b"],
+            latency_ms=float(minute),
+        )
+        log.log(champion)
+        log.log(replace(champion, model_version="2", arm="shadow", latency_ms=1.0))
+    log.close()
+    return tmp_path / "served.db"
+
+
+def test_served_rows_leave_out_shadow_and_number_records(served: Path) -> None:
+    rows = served_rows(served)
+    assert len(rows) == 11 and set(rows["arm"]) == {"champion"}
+    assert list(rows[rows["request_id"] == "r9"]["record"]) == [0, 1]
+    assert served_rows(served.with_name("absent.db")).empty
+
+
+def test_the_window_is_the_last_rows_or_hours(served: Path) -> None:
+    last = LogWindowConfig(last_rows=3)
+    assert list(served_rows(served, last)["request_id"]) == ["r8", "r9", "r9"]
+    now = START + timedelta(minutes=10)
+    recent = served_rows(served, LogWindowConfig(last_rows=None, hours=0.05), now=now)
+    assert sorted(set(recent["request_id"])) == ["r7", "r8", "r9"]
+    assert describe(served, last) == f"prediction log {served} (last 3 rows)"
+
+
+def test_logged_keys_are_the_served_records(served: Path) -> None:
+    asked = [("r9", 0), ("r9", 1), ("r9", 2), ("r0", 0), ("never", 0)]
+    assert logged_keys(served, asked) == {("r9", 0), ("r9", 1), ("r0", 0)}
+    assert logged_keys(served.with_name("absent.db"), asked) == set()
+
+
+def test_health_is_per_version_and_arm_with_latency_per_request(served: Path) -> None:
+    champion, shadow = service_health(read_requests(served))
+    found = (champion["model_version"], champion["arm"], champion["requests"], champion["rows"])
+    assert found == ("1", "champion", 10, 11)
+    assert (shadow["model_version"], shadow["arm"], shadow["rows"]) == ("2", "shadow", 11)
+    assert champion["latency_ms_p50"] == pytest.approx(4.5)
+    assert champion["requests_per_minute"] == pytest.approx(10 / 9)
+    assert (champion["error_rate"], champion["rejected_rate"]) == (0.0, 0.0)

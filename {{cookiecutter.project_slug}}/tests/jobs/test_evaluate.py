@@ -1,27 +1,37 @@
-"""evaluate: the faster f1_macro scorer gives scikit-learn's own score."""
+"""evaluate: permutation importance and cross-validation score with the task's registry metric."""
 
-import numpy as np
+from collections.abc import Callable
+
 import pandas as pd
 import pytest
-from sklearn.metrics import f1_score
 
-from {{ cookiecutter.package_name }}.jobs.evaluate import f1_macro
-
-
-class Fixed:
-    """An estimator that predicts given labels, whatever the features."""
-
-    def __init__(self, predictions: np.ndarray) -> None:
-        self.predictions = predictions
-
-    def predict(self, features: object) -> np.ndarray:
-        return self.predictions
+from {{ cookiecutter.package_name }}.core.config import Config, DataConfig
+from {{ cookiecutter.package_name }}.core.metrics import METRICS
+from {{ cookiecutter.package_name }}.core.models import build_pipeline, features_and_target
+from {{ cookiecutter.package_name }}.jobs.evaluate import cross_validation, importance_table
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_f1_macro_equals_scikit_learns_on_the_labels(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    truth = pd.Series(rng.choice(["a", "b", "c", "never predicted"], 500))
-    predicted = rng.choice(["a", "b", "c", "never true"], 500).astype(object)
-    expected = f1_score(truth, predicted, average="macro")
-    assert f1_macro(Fixed(predicted), pd.DataFrame(), truth) == pytest.approx(expected, abs=1e-12)
+@pytest.fixture
+def toy_project(project_config: Config, make_data_config: Callable[..., DataConfig]) -> Config:
+    """The project's config (its task, model and scoring metric) on the toy data of its task."""
+    data = make_data_config(project_config.data.task)
+    evaluate = project_config.evaluate.model_copy(update={"cv_folds": 3, "importance_repeats": 2})
+    return project_config.model_copy(update={"data": data, "evaluate": evaluate})
+
+
+def test_cross_validation_reports_the_scoring_metric_itself(
+    toy_project: Config, frame: pd.DataFrame
+) -> None:
+    scores = cross_validation(toy_project, frame)
+    metric = METRICS[toy_project.evaluate.scoring]
+    assert list(scores) == [f"{metric.name}.mean", f"{metric.name}.std"]
+    assert scores[f"{metric.name}.mean"] >= 0.0  # the metric, never a negated scorer value
+    assert scores[f"{metric.name}.std"] >= 0.0
+
+
+def test_importance_ranks_every_input_column(toy_project: Config, frame: pd.DataFrame) -> None:
+    features, target = features_and_target(frame, toy_project)
+    pipeline = build_pipeline(toy_project).fit(features, target)
+    table = importance_table(pipeline, features, target, toy_project)
+    assert sorted(table["feature"]) == sorted(toy_project.data.feature_columns)
+    assert table["importance"].is_monotonic_decreasing

@@ -44,8 +44,10 @@ def test_scores_valid_rows_in_chunks_and_reports_invalid_ones(
     assert result.invalid_file is not None
     report = pd.read_csv(result.invalid_file)
     assert sorted(zip(report["row"], report["rule"], strict=True)) == [
-        (3, "max"), (10, "categories"), (20, "type")
-    ]  # fmt: skip
+        (3, "max"),
+        (10, "categories"),
+        (20, "type"),
+    ]
 
 
 def test_probabilities_can_be_left_out(
@@ -53,8 +55,9 @@ def test_probabilities_can_be_left_out(
 ) -> None:
     source, output = tmp_path / "in.csv", tmp_path / "out.csv"
     rows.to_csv(source, index=False)
-    score_file(bundles["champion"], source, output, chunk_rows=20, probabilities=False,
-               progress=False)  # fmt: skip
+    score_file(
+        bundles["champion"], source, output, chunk_rows=20, probabilities=False, progress=False
+    )
     scored = pd.read_csv(output)
     assert [name for name in scored.columns if name.startswith("proba_")] == []
     valid = rows.drop(index=[3, 10, 20]).astype({"amount": float})

@@ -1,10 +1,13 @@
 """The model card: what a registered version is for, how good it is and where it came from.
 
 Pure: facts in, Markdown out. The gate writes it to `reports/` and logs it with the run.
+Metric directions come from the registry (`core/metrics.py`).
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from .metrics import METRICS
 
 
 def _number(value: Any) -> str:
@@ -35,7 +38,8 @@ def limitations(
         return ["The primary metric is undefined on the test set."]
     for name, values in sorted(slices.items()):
         value = values.get(metric)
-        if value is not None and abs(value - overall) > 0.1 * max(abs(overall), 1e-12):
+        tolerance = 0.1 * max(abs(overall), 1e-12)
+        if value is not None and METRICS[metric].improvement(value, overall) < -tolerance:
             notes.append(f"`{name}`: {metric} {value:.4g} against {overall:.4g} overall.")
     return notes
 
@@ -58,7 +62,8 @@ def render(
 ) -> str:
     """The card as Markdown; every section is filled from recorded facts, nothing is invented."""
     slice_rows = [{"slice": key, **values} for key, values in sorted(slices.items())]
-    metric_names = sorted(metrics)
+    metric_names = [name for name in METRICS if name in metrics]
+    direction = "higher" if METRICS[metric].greater_is_better else "lower"
     gate = "not run yet"
     if decision is not None:
         gate = f"**{'passed' if decision.get('passed') else 'rejected'}**: {decision.get('reason')}"
@@ -83,7 +88,7 @@ trusting it on anything else.
 
 ## Metrics (test split)
 {_table([metrics], metric_names)}
-Primary metric: `{metric}`.
+Primary metric: `{metric}` ({direction} is better).
 
 ## Metrics per slice
 {_table(slice_rows, ["slice", *metric_names])}

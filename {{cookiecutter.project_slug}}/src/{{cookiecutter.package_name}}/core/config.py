@@ -5,13 +5,16 @@ Composing ``conf/`` and reading ``params.yaml`` is I/O and lives in `io/params.p
 """
 
 import os
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ConfigError
+from .metrics import metric_for, registered_metric
+from .task import Task
 
-Task = Literal["classification", "regression"]
+# A metric of the registry in core/metrics.py; `Config` checks that it fits the task.
+MetricName = Annotated[str, AfterValidator(registered_metric)]
 
 
 class StrictModel(BaseModel):
@@ -42,7 +45,11 @@ class ColumnSpec(StrictModel):
 
 
 class DataConfig(StrictModel):
-    """The dataset: where it is, what it predicts and the schema of every column."""
+    """The dataset: where it is, what it predicts and the schema of every column.
+
+    ``task`` comes from the task config the dataset config selects (``- /task: <task>`` in its
+    defaults list), which also brings the task's model, split and metrics (conf/task/).
+    """
 
     name: str
     path: str
@@ -53,6 +60,16 @@ class DataConfig(StrictModel):
     time_column: str | None = None
     slice_columns: list[str] = []
     allow_extra_columns: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _task_is_selected(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "task" not in data:
+            raise ValueError(
+                "no task: select one in the defaults list of the dataset config "
+                "(conf/data/<name>.yaml), e.g. `- /task: classification` (see conf/task/)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _named_columns_exist(self) -> Self:
@@ -109,23 +126,46 @@ class FeaturesConfig(StrictModel):
 class ModelConfig(BaseModel):
     """The estimator: ``_target_`` is its class; every other key is a hyperparameter.
 
-    Hyperparameters are checked against the estimator's own ``get_params()`` when it is
-    built, so a misspelled one fails naming the key and the valid ones.
+    A model that exists for both tasks names one class per task (``_target_: {classification:
+    ...Classifier, regression: ...Regressor}``); `core/models.py` picks the one of
+    ``data.task``. Hyperparameters are checked against the estimator's own ``get_params()``
+    when it is built, so a misspelled one fails naming the key and the valid ones.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
 
     name: str
-    target: str = Field(alias="_target_")
+    target: str | dict[Task, str] = Field(alias="_target_")
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
+    def target_for(self, task: Task) -> str:
+        """The class to build for ``task``: the only one, or the one ``_target_`` names for it."""
+        if isinstance(self.target, str):
+            return self.target
+        if task not in self.target:
+            raise ValueError(
+                f"model={self.name} has no {task} estimator: its _target_ names one for "
+                f"{', '.join(self.target)}; pick another model or add a {task} class"
+            )
+        return self.target[task]
+
+
+class PlotConfig(StrictModel):
+    """How `dvc plots show` draws the test predictions; dvc.yaml reads these keys."""
+
+    template: Literal["confusion", "confusion_normalized", "scatter", "scatter_jitter", "linear"]
+    title: str
+    figure: str = Field(pattern=r"^[\w.-]+\.png$")  # evaluate's figure in reports/plots/
+
 
 class EvaluateConfig(StrictModel):
     """Test-set evaluation: optional cross-validation, slices, feature importance."""
 
+    scoring: MetricName
+    plot: PlotConfig
     cv_folds: int = Field(default=0, ge=0)
     min_slice_rows: int = Field(default=5, ge=1)
     importance_repeats: int = Field(default=5, ge=1)
@@ -145,11 +185,21 @@ class MlflowConfig(StrictModel):
         return os.environ.get("MLFLOW_TRACKING_URI") or self.tracking_uri
 
 
+class RecentWindowConfig(StrictModel):
+    """Also gate on labelled production rows that no model trained on (`jobs/gate.py`)."""
+
+    enabled: bool = True
+    min_rows: int = Field(default=50, ge=1)
+
+
 class ReleaseConfig(StrictModel):
-    """The champion/challenger gate and how a passing model is promoted (`release/`)."""
+    """The champion/challenger gate and how a passing model is promoted (`core/gate.py`).
+
+    ``primary_metric`` and ``floor`` are the task's (conf/task/), in the metric's own unit.
+    """
 
     mode: Literal["auto", "manual"]
-    primary_metric: Literal["accuracy", "f1_macro", "rmse", "mae", "r2"]
+    primary_metric: MetricName
     min_delta: float = Field(default=0.0, ge=0.0)
     min_delta_kind: Literal["absolute", "relative"] = "absolute"
     floor: float
@@ -159,7 +209,7 @@ class ReleaseConfig(StrictModel):
     latency_factor: float = Field(default=1.5, ge=1.0)
     latency_rows: int = Field(default=200, ge=10)
     allow_schema_change: bool = False
-    recent_window: str | None = None
+    recent_window: RecentWindowConfig = RecentWindowConfig()
 
 
 class DriftConfig(StrictModel):
@@ -196,7 +246,7 @@ class QualityConfig(StrictModel):
 class PerformanceConfig(StrictModel):
     """How much worse than the test baseline a labelled window may be (`performance.py`)."""
 
-    metric: Literal["accuracy", "f1_macro", "roc_auc_ovr", "log_loss", "rmse", "mae", "r2"]
+    metric: MetricName
     max_relative_drop: float = Field(default=0.05, ge=0.0)
     min_labelled_rows: int = Field(default=30, ge=1)
     min_slice_rows: int = Field(default=5, ge=1)
@@ -300,16 +350,16 @@ class Config(StrictModel):
     retrain: RetrainConfig = RetrainConfig()
 
     @model_validator(mode="after")
-    def _metric_fits_task(self) -> Self:
-        task_metrics = {
-            "classification": {"accuracy", "f1_macro"},
-            "regression": {"rmse", "mae", "r2"},
-        }
-        if self.release.primary_metric not in task_metrics[self.data.task]:
-            raise ValueError(
-                f"release.primary_metric={self.release.primary_metric} is not a "
-                f"{self.data.task} metric; use one of {sorted(task_metrics[self.data.task])}"
-            )
+    def _fits_task(self) -> Self:
+        """Every metric named in the config is one of the task's, and so is the model."""
+        task = self.data.task
+        for key, name in (
+            ("evaluate.scoring", self.evaluate.scoring),
+            ("release.primary_metric", self.release.primary_metric),
+            ("monitor.performance.metric", self.monitor.performance.metric),
+        ):
+            metric_for(task, name, key)
+        self.model.target_for(task)
         return self
 
 
@@ -321,7 +371,7 @@ def parse(raw: dict[str, Any], source: str) -> Config:
         problems = []
         for item in error.errors():
             location = ".".join(str(part) for part in item["loc"])
-            problems.append(f"  {location}: {item['msg']}")
+            problems.append(f"  {location}: {item['msg']}" if location else f"  {item['msg']}")
         raise ConfigError(f"invalid configuration in {source}:\n" + "\n".join(problems)) from error
 
 

@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .config import DataConfig, DriftConfig, Task
+from .columns import PREDICTION
+from .config import DataConfig, DriftConfig
+from .task import Task
 
 Kind = Literal["numeric", "categorical"]
 Severity = Literal["ok", "warn", "alert"]
@@ -27,7 +29,6 @@ Method = Literal["p_value", "distance"]
 
 MISSING = "<missing>"
 UNSEEN = "<unseen>"
-PREDICTION = "prediction"
 TEST = {"numeric": "ks", "categorical": "chi_square"}
 DISTANCE = {"numeric": "wasserstein_norm", "categorical": "jensen_shannon"}
 EXACT_KS_ROWS = 10_000  # scipy's ks_2samp computes exact p-values up to this many rows

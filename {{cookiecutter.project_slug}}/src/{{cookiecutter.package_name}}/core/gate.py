@@ -1,20 +1,18 @@
 """The release gate's decision: pure functions of two evaluations and the rules in conf/release.
 
 Nothing here loads models or talks to MLflow, so every rule and edge case (ties, NaN metrics,
-missing slices, no champion) is unit-tested directly. `release/workflow.py` measures the
-models and acts on the decision.
+missing slices, no champion) is unit-tested directly. `jobs/gate.py` measures the
+models (`core/measure.py`) and acts on the decision. Metric directions come from the registry.
 """
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from .config import ReleaseConfig
-from .metrics import HIGHER_IS_BETTER
+from .metrics import METRICS, Metric, Outcome
 
 
 @dataclass(frozen=True)
@@ -53,8 +51,7 @@ class Decision:
 
 def improvement(metric: str, challenger: float, champion: float) -> float:
     """How much better the challenger is, positive when better, whatever the metric's direction."""
-    difference = challenger - champion
-    return difference if HIGHER_IS_BETTER[metric] else -difference
+    return METRICS[metric].improvement(challenger, champion)
 
 
 def _is_number(value: float | None) -> bool:
@@ -195,32 +192,49 @@ def decide(
     return Decision(not failed, reason, results)
 
 
-MetricFunction = Callable[[np.ndarray, np.ndarray], float]
-
-
 def paired_bootstrap(
-    y_true: ArrayLike,
-    challenger_pred: ArrayLike,
-    champion_pred: ArrayLike,
+    metric: Metric,
+    challenger: Outcome,
+    champion: Outcome,
     *,
-    score: MetricFunction,
-    higher_is_better: bool,
     samples: int,
     confidence: float,
     seed: int,
 ) -> tuple[float, float]:
-    """Percentile interval of the challenger's improvement over the champion.
+    """Percentile interval of the challenger's improvement in ``metric`` over the champion.
 
     Both models are scored on the same resampled rows each time (paired), which is what makes
-    the interval narrow enough to be useful on a small test set.
+    the interval narrow enough to be useful on a small test set. Both outcomes hold the same
+    rows, in the same order.
     """
-    truth, new, old = np.asarray(y_true), np.asarray(challenger_pred), np.asarray(champion_pred)
+    if len(challenger.y_true) != len(champion.y_true):
+        raise ValueError("paired bootstrap: the two outcomes must hold the same rows")
     rng = np.random.default_rng(seed)
-    sign = 1.0 if higher_is_better else -1.0
     gains = np.empty(samples)
+    rows_count = len(challenger.y_true)
     for index in range(samples):
-        rows = rng.integers(0, len(truth), len(truth))
-        gains[index] = sign * (score(truth[rows], new[rows]) - score(truth[rows], old[rows]))
+        rows = rng.integers(0, rows_count, rows_count)
+        gains[index] = metric.improvement(
+            metric.function(challenger.take(rows)), metric.function(champion.take(rows))
+        )
+    defined = gains[np.isfinite(gains)]
+    if not defined.size:  # undefined on every resample: the bootstrap rule rejects it
+        return math.nan, math.nan
     tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.nanpercentile(gains, [tail, 100.0 - tail])
+    low, high = np.percentile(defined, [tail, 100.0 - tail])
     return float(low), float(high)
+
+
+def combine(decisions: dict[str, Decision]) -> Decision:
+    """One decision over every held-out set: all must pass; rules are named by set."""
+    if len(decisions) == 1:
+        return next(iter(decisions.values()))
+    rules = [
+        RuleResult(f"{name}:{rule.rule}", rule.passed, rule.reason, rule.values)
+        for name, decision in decisions.items()
+        for rule in decision.rules
+    ]
+    failed = [f"{name}: {d.reason}" for name, d in decisions.items() if not d.passed]
+    passed = not failed
+    reason = "passed on " + ", ".join(decisions) if passed else "; ".join(failed)
+    return Decision(passed, reason, rules)

@@ -28,20 +28,22 @@ def service_health(requests: pd.DataFrame) -> list[dict[str, Any]]:
         latency = answered["latency_ms"].to_numpy(dtype=float)
         first, last = group["timestamp"].min(), group["timestamp"].max()
         minutes = (last - first).total_seconds() / 60
-        found.append({
-            "model_version": str(version),
-            "arm": str(arm),
-            "requests": len(group),
-            "answered": len(answered),
-            "rows": int(group["rows"].sum()),
-            "first": first.isoformat(),
-            "last": last.isoformat(),
-            "requests_per_minute": len(group) / minutes if minutes > 0 else None,
-            **{
-                f"latency_ms_p{p}": float(np.percentile(latency, p)) if len(latency) else None
-                for p in PERCENTILES
-            },
-            "error_rate": float((status >= 500).mean()),
-            "rejected_rate": float(((status >= 400) & (status < 500)).mean()),
-        })  # fmt: skip
+        found.append(
+            {
+                "model_version": str(version),
+                "arm": str(arm),
+                "requests": len(group),
+                "answered": len(answered),
+                "rows": int(group["rows"].sum()),
+                "first": first.isoformat(),
+                "last": last.isoformat(),
+                "requests_per_minute": len(group) / minutes if minutes > 0 else None,
+                **{
+                    f"latency_ms_p{p}": float(np.percentile(latency, p)) if len(latency) else None
+                    for p in PERCENTILES
+                },
+                "error_rate": float((status >= 500).mean()),
+                "rejected_rate": float(((status >= 400) & (status < 500)).mean()),
+            }
+        )
     return found

@@ -8,9 +8,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.pipeline import Pipeline
 
-from .config import Config, ModelConfig, Task
+from .config import Config, ModelConfig
 from .errors import ConfigError
 from .features import build_preprocessor
+from .task import Task
 
 
 def estimator_class(target: str) -> type[BaseEstimator]:
@@ -27,15 +28,16 @@ def estimator_class(target: str) -> type[BaseEstimator]:
 
 def build_estimator(model: ModelConfig, task: Task, seed: int) -> BaseEstimator:
     """Instantiate the estimator, checking its kind and every hyperparameter name."""
-    cls = estimator_class(model.target)
+    target = model.target_for(task)
+    cls = estimator_class(target)
     estimator = cls()
     if task == "classification" and not is_classifier(estimator):
         raise ConfigError(
-            f"model={model.name} ({model.target}) is not a classifier; data.task is classification."
+            f"model={model.name} ({target}) is not a classifier; data.task is classification."
         )
     if task == "regression" and not is_regressor(estimator):
         raise ConfigError(
-            f"model={model.name} ({model.target}) is not a regressor, but data.task is regression."
+            f"model={model.name} ({target}) is not a regressor, but data.task is regression."
         )
     valid = estimator.get_params()
     unknown = sorted(set(model.hyperparameters) - set(valid))

@@ -7,16 +7,21 @@ threshold fits accuracy and RMSE alike.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
 
-import numpy as np
 import pandas as pd
 
-from .config import PerformanceConfig, Task
-from .drift import PREDICTION
-from .errors import ConfigError
-from .metrics import HIGHER_IS_BETTER, compute_metrics, finite_or_none, slice_metrics
-from .quality import PROBA_PREFIX
+from .columns import PREDICTION, PROBA_PREFIX
+from .config import PerformanceConfig
+from .metrics import (
+    METRICS,
+    Outcome,
+    compute,
+    finite_or_none,
+    metric_for,
+    outcome_of,
+    slice_metrics,
+)
+from .task import Task
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ def relative_drop(baseline: float | None, current: float | None, metric: str) ->
     """How much worse ``current`` is than ``baseline`` as a fraction of it (negative: better)."""
     if baseline is None or current is None:
         return None
-    worse_by = baseline - current if HIGHER_IS_BETTER[metric] else current - baseline
+    worse_by = -METRICS[metric].improvement(current, baseline)
     return worse_by / abs(baseline) if baseline else worse_by
 
 
@@ -43,25 +48,22 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _window_metrics(
-    task: Task, frame: pd.DataFrame, target: str
-) -> tuple[pd.DataFrame, pd.Series, np.ndarray, np.ndarray | None, list[object]]:
-    """Rows, labels, predictions and probabilities (``proba_<class>`` columns) to score.
+def _window_outcome(task: Task, frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, Outcome]:
+    """The rows to score and their outcome: labels, predictions and probabilities (from the
+    ``proba_<class>`` columns).
 
     Classes become integer codes: scikit-learn's metrics are 5x faster on integers than on
     strings (a million rows). Rows labelled with a class the model never saw are left out.
     """
     if task == "regression":
-        truth = frame[target].astype(float)
-        return frame, truth, frame[PREDICTION].to_numpy(dtype=float), None, []
+        return frame, outcome_of(task, frame[target].to_numpy(float), frame[PREDICTION])
     columns = [name for name in frame.columns if str(name).startswith(PROBA_PREFIX)]
     classes = [str(name).removeprefix(PROBA_PREFIX) for name in columns]
     codes = pd.Categorical(frame[target].astype(str), categories=classes).codes
     known = frame[codes >= 0]
     predicted = pd.Categorical(known[PREDICTION].astype(str), categories=classes).codes
-    y_true = pd.Series(codes[codes >= 0], index=known.index)
     proba = known[columns].to_numpy(dtype=float)
-    return known, y_true, np.asarray(predicted), proba, list(range(len(classes)))
+    return known, outcome_of(task, codes[codes >= 0], predicted, proba, range(len(classes)))
 
 
 def assess_performance(
@@ -87,29 +89,19 @@ def assess_performance(
     labelled = frame[frame[target].notna()]
     if labelled.empty:
         return None
-    metric = config.metric
+    metric = metric_for(task, config.metric, "monitor.performance.metric").name
     if len(labelled) < config.min_labelled_rows:
         return Performance(len(labelled), False, metric, baseline.get(metric), {}, None, False, ())
-    scored, y_true, predictions, proba, classes = _window_metrics(task, labelled, target)
-    # Arrays, not lists: scikit-learn would convert a million-item list once per metric.
-    truth, predicted = (
-        cast(Sequence[object], y_true.to_numpy()),
-        cast(Sequence[object], predictions),
-    )
-    current = finite_or_none(compute_metrics(task, truth, predicted, proba, classes))
-    if metric not in current:
-        raise ConfigError(f"monitor.performance.metric={metric} is not a {task} metric.")
+    scored, outcome = _window_outcome(task, labelled, target)
+    current = finite_or_none(compute(task, outcome))
     drop = relative_drop(baseline.get(metric), current[metric], metric)
     known = {(row["column"], row["value"]): row for row in baseline_slices}
     slices = []
     for row in slice_metrics(
         task,
+        outcome,
         frame=scored,
         slice_columns=[name for name in slice_columns if name in scored.columns],
-        y_true=y_true,
-        y_pred=predictions,
-        proba=proba,
-        classes=classes,
         min_rows=config.min_slice_rows,
     ):
         before = _number(known.get((row["column"], row["value"]), {}).get(metric))

@@ -38,10 +38,17 @@ from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from .config import ColumnSpec
 
 Record = Mapping[str, Any]
-ARGMAX_PREDICT: frozenset[type] = frozenset({
-    DecisionTreeClassifier, ExtraTreeClassifier, ExtraTreesClassifier, GradientBoostingClassifier,
-    HistGradientBoostingClassifier, LogisticRegression, RandomForestClassifier,
-})  # fmt: skip
+ARGMAX_PREDICT: frozenset[type] = frozenset(
+    {
+        DecisionTreeClassifier,
+        ExtraTreeClassifier,
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        LogisticRegression,
+        RandomForestClassifier,
+    }
+)
 TIE = 1e-9
 
 

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .columns import PREDICTION, PROBA_PREFIX
 from .config import ColumnSpec, DataConfig, QualityConfig
-from .drift import MISSING, PREDICTION, category_counts, numeric_values
+from .drift import MISSING, category_counts, numeric_values
 from .validation import Violation, check_column, column_set_violations
-
-PROBA_PREFIX = "proba_"
 
 
 @dataclass(frozen=True)

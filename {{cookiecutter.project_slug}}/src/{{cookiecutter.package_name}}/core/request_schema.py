@@ -4,7 +4,9 @@ One set of rules, two forms: a pydantic request model for the API (one record at
 the OpenAPI schema) and a vectorised check for batch files. Both name the field and the rule
 (``type``, ``required``, ``categories``, ``min``, ``max``, ``finite``, ``unknown_field``), and
 a test holds them to the same verdicts. A column may be missing (null) only when its schema
-allows missing values (``max_missing > 0``); the pipeline imputes it then.
+allows missing values (``max_missing > 0``); the pipeline imputes it then. The body of a
+feedback label is generated the same way from the target's schema (``feedback_model``), and
+request ids follow one pattern (``RequestId``), safe to echo in a header.
 """
 
 from collections.abc import Mapping
@@ -13,11 +15,16 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
+from .bundle_metadata import BundleMetadata
 from .config import ColumnSpec
 
 MAX_TEXT = 200
+MAX_REQUEST_ID = 128
+# Letters, digits and . _ : - only: an id is echoed in the x-request-id header (Latin-1, no
+# control characters) and written to logs and label files, so nothing else is accepted.
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
 # pydantic error types -> the rule a client reads in a 422.
 RULES = {
     "extra_forbidden": "unknown_field",
@@ -25,6 +32,7 @@ RULES = {
     "literal_error": "categories",
     "greater_than_equal": "min",
     "less_than_equal": "max",
+    "less_than": "max",
     "finite_number": "finite",
     "too_short": "min_records",
     "too_long": "max_records",
@@ -54,10 +62,30 @@ class PredictRequestBase(BaseModel):
     )
 
 
-def columns_of(metadata: Mapping[str, Any]) -> dict[str, ColumnSpec]:
+RequestId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_REQUEST_ID,
+        pattern=REQUEST_ID_PATTERN,
+        description="Letters, digits and . _ : - (at most 128 characters).",
+    ),
+]
+
+
+class FeedbackRequestBase(BaseModel):
+    """The true label of one served record; ``feedback_model`` types the label per target."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request_id: RequestId
+    label: Any
+    record: int = 0
+
+
+def columns_of(metadata: BundleMetadata) -> dict[str, ColumnSpec]:
     """The model's input columns, in order, as typed specs (from bundle metadata)."""
-    specs = metadata["columns"]
-    return {name: ColumnSpec.model_validate(specs[name]) for name in metadata["feature_columns"]}
+    return dict(metadata.columns)
 
 
 def nullable(spec: ColumnSpec) -> bool:
@@ -86,6 +114,32 @@ def request_model(columns: Mapping[str, ColumnSpec], max_records: int) -> type[P
     )
     records = (list[record], Field(min_length=1, max_length=max_records))  # type: ignore[valid-type]
     return create_model("PredictRequest", __base__=PredictRequestBase, records=records)
+
+
+def feedback_model(target: ColumnSpec, max_records: int) -> type[FeedbackRequestBase]:
+    """The POST /feedback body for this target: the label ``check_label`` accepts (one of the
+    classes, or a finite number within the target's range) for a record a request can have."""
+    label: Any
+    if target.type == "numeric" or target.categories:
+        label, _ = _field(target.model_copy(update={"max_missing": 0.0}))
+    else:  # free text: anything but empty
+        label = Annotated[str, Field(strict=True, min_length=1, max_length=MAX_TEXT)]
+    record = Annotated[
+        int,
+        Field(strict=True, ge=0, lt=max_records, description="The record's index in its request."),
+        BeforeValidator(_whole_number),
+    ]
+    return create_model(
+        "FeedbackRequest",
+        __base__=FeedbackRequestBase,
+        label=(label, ...),
+        record=(record, 0),
+    )
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integers include 3.0: take it as 3 (text, booleans and 3.5 stay refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _location(parts: tuple[int | str, ...]) -> str:
@@ -118,8 +172,11 @@ def invalid_rows(frame: pd.DataFrame, columns: Mapping[str, ColumnSpec]) -> pd.D
     def add(mask: np.ndarray, name: str, rule: str) -> None:
         if mask.any():
             values = frame[name][mask].astype(str)
-            found.append(pd.DataFrame({"row": values.index, "field": name, "rule": rule,
-                                       "value": values.to_numpy()}))  # fmt: skip
+            found.append(
+                pd.DataFrame(
+                    {"row": values.index, "field": name, "rule": rule, "value": values.to_numpy()}
+                )
+            )
 
     for name, spec in columns.items():
         column = frame[name]
@@ -131,7 +188,7 @@ def invalid_rows(frame: pd.DataFrame, columns: Mapping[str, ColumnSpec]) -> pd.D
             numbers, wrong_type = _numbers(column)
             add(present & wrong_type, name, "type")
             add(present & np.isinf(numbers), name, "finite")
-            finite = present & np.isfinite(numbers)
+            finite = present & ~wrong_type & np.isfinite(numbers)  # a boolean is no number
             if spec.min is not None:
                 add(finite & (numbers < spec.min), name, "min")
             if spec.max is not None:

@@ -21,6 +21,7 @@ class Evidence:
     monitor_report: str | None = None
     monitor_status: str | None = None
     monitored_at: str | None = None
+    monitored_version: str | None = None
     dataset_drift: bool = False
     drifted_features: tuple[str, ...] = ()
     performance_drop: float | None = None
@@ -30,12 +31,26 @@ class Evidence:
     new_labels: int = 0
 
     @property
-    def report_predates_newest_version(self) -> bool:
-        """The report judged an older model: its drift and performance no longer count."""
+    def stale_report(self) -> str | None:
+        """Why the report's drift and performance no longer count (None: they do).
+
+        A report names the version it judged: it counts while that is the champion, however
+        many challengers were rejected since. One that does not (an older report) counts
+        until a newer version is registered.
+        """
+        if self.monitored_version is not None and self.champion_version is not None:
+            if self.monitored_version == self.champion_version:
+                return None
+            return (
+                f"the latest monitoring report judged version {self.monitored_version}, not the "
+                f"champion (version {self.champion_version}): run `monitor` again"
+            )
         if self.monitored_at is None or self.hours_since_newest_version is None:
-            return False
+            return None
         monitored = datetime.fromisoformat(self.monitored_at)
-        return datetime.now(UTC) - monitored > timedelta(hours=self.hours_since_newest_version)
+        if datetime.now(UTC) - monitored > timedelta(hours=self.hours_since_newest_version):
+            return "the latest monitoring report predates the newest model: run `monitor` again"
+        return None
 
 
 @dataclass(frozen=True)
@@ -51,7 +66,7 @@ class Decision:
 def decide(evidence: Evidence, config: RetrainConfig) -> Decision:
     """Any trigger starts a retrain; every guardrail must let it through."""
     triggers = []
-    fresh = not evidence.report_predates_newest_version
+    fresh = evidence.stale_report is None
     if fresh and config.on_drift and evidence.dataset_drift:
         features = ", ".join(evidence.drifted_features)
         triggers.append(f"dataset drift in {evidence.monitor_report} ({features})")

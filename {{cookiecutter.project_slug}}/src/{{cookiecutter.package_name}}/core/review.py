@@ -10,16 +10,17 @@ from typing import Any
 
 import pandas as pd
 
+from .columns import PREDICTION, proba_columns
 from .config import DataConfig, ReviewConfig
 from .labels import CONTROL
+from .served import KEYS
 
-PROBA_PREFIX = "proba_"
 RECORD_VIEW = "record"  # the Label Studio object the control labels (<Text name="record">)
 
 
 def confidence(frame: pd.DataFrame) -> pd.Series:
     """Top class probability per row (NaN for a regressor, which has none)."""
-    columns = [name for name in frame.columns if str(name).startswith(PROBA_PREFIX)]
+    columns = proba_columns(frame.columns)
     if not columns:
         return pd.Series(float("nan"), index=frame.index)
     return frame[columns].astype(float).max(axis=1)
@@ -30,7 +31,7 @@ def review_queue(
 ) -> pd.DataFrame:
     """Rows below the confidence threshold and not labelled yet, least confident first."""
     scored = served.assign(confidence=confidence(served))
-    keys = list(zip(scored["request_id"], scored["record"], strict=True))
+    keys = list(zip(*(scored[key] for key in KEYS), strict=True))
     waiting = scored[
         (scored["confidence"] < config.below_confidence)
         & ~pd.Series([key in labelled for key in keys], index=scored.index, dtype=bool)
@@ -53,21 +54,20 @@ def to_label_studio(queue: pd.DataFrame, data: DataConfig) -> list[dict[str, Any
         text = ", ".join(f"{name}={value}" for name, value in features.items())
         shown: dict[str, Any] = {"request_id": row["request_id"], "record": int(row["record"])}
         shown.update(text=text, **features)
-        tasks.append({
-            "data": shown,
-            "predictions": [{
-                "model_version": str(row.get("model_version", "")),
-                "score": _plain(row["confidence"]),
-                "result": [{"from_name": CONTROL, "to_name": RECORD_VIEW, "type": "choices",
-                            "value": {"choices": [str(row["prediction"])]}}],
-            }],
-        })  # fmt: skip
+        choice = {"choices": [str(row[PREDICTION])]}
+        answer = {"from_name": CONTROL, "to_name": RECORD_VIEW, "type": "choices", "value": choice}
+        prediction = {
+            "model_version": str(row.get("model_version", "")),
+            "score": _plain(row["confidence"]),
+            "result": [answer],
+        }
+        tasks.append({"data": shown, "predictions": [prediction]})
     return tasks
 
 
 def to_table(queue: pd.DataFrame, data: DataConfig) -> pd.DataFrame:
     """CSV rows: keys, features, the model's answer and confidence, and an empty label."""
-    columns = ["request_id", "record", *data.feature_columns, "prediction", "confidence"]
+    columns = [*KEYS, *data.feature_columns, PREDICTION, "confidence"]
     return queue.reindex(columns=columns).assign(**{CONTROL: ""})
 
 

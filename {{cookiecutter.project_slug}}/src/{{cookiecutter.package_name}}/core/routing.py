@@ -17,7 +17,6 @@ from .config import CanaryConfig
 Arm = Literal["champion", "challenger"]
 CHAMPION: Arm = "champion"
 CHALLENGER: Arm = "challenger"
-SHADOW = "shadow"  # the arm a shadow prediction is logged under; it is never returned
 BUCKETS = 10_000
 
 

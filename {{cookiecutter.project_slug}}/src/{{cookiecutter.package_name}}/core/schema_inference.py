@@ -1,6 +1,8 @@
 """Schema inference for `data init`: propose column types, categories, ranges and missing rates.
 
 Pure: a DataFrame in, a dataset config document out; the job writes it to `conf/data/`.
+The document selects its task's config (`conf/task/`), so a project switches between
+classification and regression with the dataset alone.
 """
 
 import math
@@ -9,8 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from .config import DataConfig, Task
+from .config import DataConfig
 from .errors import ConfigError, ProjectError
+from .task import Task
 
 MAX_CATEGORIES = 50
 
@@ -81,6 +84,11 @@ def infer_schema(
             "categories": values,
             "max_missing": columns[target]["max_missing"],
         }
+    if chosen_task == "regression" and columns[target]["type"] != "numeric":
+        raise ProjectError(
+            f"--target {target!r} holds {columns[target]['type']} values: a regression target "
+            "must be numbers; use --task classification to predict its values as classes."
+        )
     if time is not None and columns[time]["type"] == "categorical":
         columns[time] = {"type": "datetime", "max_missing": columns[time]["max_missing"]}
     document: dict[str, Any] = {"name": name, "path": path, "task": chosen_task, "target": target}
@@ -91,6 +99,13 @@ def infer_schema(
     document["columns"] = columns
     DataConfig.model_validate(document)
     return document
+
+
+def dataset_config(schema: dict[str, Any]) -> dict[str, Any]:
+    """The `conf/data/<name>.yaml` document of an inferred schema: its task is the task config
+    it selects in its defaults list, which brings the task's model, split and metrics."""
+    body = {key: value for key, value in schema.items() if key != "task"}
+    return {"defaults": ["_self_", {"/task": schema["task"]}], **body}
 
 
 def select_dataset(config_text: str, name: str) -> str:

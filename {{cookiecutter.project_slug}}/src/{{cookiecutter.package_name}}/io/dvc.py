@@ -27,6 +27,11 @@ def is_initialised() -> bool:
     return Path(".dvc").is_dir()
 
 
+def pointer(path: Path) -> Path:
+    """The ``.dvc`` file beside ``path`` that tracks it (a file or a whole folder)."""
+    return path.with_name(f"{path.name}.dvc")
+
+
 def track(path: Path) -> str:
     """``dvc add`` a data file; say what happened, for the user."""
     if not is_initialised():

@@ -9,13 +9,14 @@ so each label is used once.
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from ..core.config import Config, PredictionLogConfig
+from ..core.errors import ProjectError
 from ..core.labels import Label
+from ..core.timestamps import now
 
 FEEDBACK_DB = "feedback.db"
 SCHEMA = """
@@ -36,7 +37,6 @@ UPSERT = (
 )
 ALL = "SELECT * FROM feedback ORDER BY received_at"
 UNTRAINED = "SELECT * FROM feedback WHERE trained_at IS NULL ORDER BY received_at"
-CHUNK = 500  # SQLite's limit on bound parameters is far above 2 x 500
 
 
 def log_path(config: Config) -> Path:
@@ -47,34 +47,6 @@ def log_path(config: Config) -> Path:
 
 def store_path(prediction_log: Path) -> Path:
     return prediction_log.parent / FEEDBACK_DB
-
-
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def logged_keys(prediction_log: Path, keys: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
-    """The (request id, record) pairs that the prediction log holds a served prediction for.
-
-    Rows of one request are written together in record order, so a record's index is its rank
-    among the request's served (non-shadow) rows.
-    """
-    wanted = sorted(set(keys))
-    if not wanted or not prediction_log.is_file():
-        return set()
-    found: set[tuple[str, int]] = set()
-    ids = sorted({request_id for request_id, _ in wanted})
-    with sqlite3.connect(f"file:{prediction_log}?mode=ro", uri=True) as connection:
-        for start in range(0, len(ids), CHUNK):
-            part = ids[start : start + CHUNK]
-            marks = ",".join("?" * len(part))
-            counts = connection.execute(
-                f"SELECT request_id, COUNT(*) FROM predictions "  # noqa: S608 (only '?' marks)
-                f"WHERE arm != 'shadow' AND request_id IN ({marks}) GROUP BY request_id",
-                part,
-            ).fetchall()
-            found.update((rid, record) for rid, n in counts for record in range(int(n)))
-    return found & set(wanted)
 
 
 class FeedbackStore:
@@ -97,12 +69,15 @@ class FeedbackStore:
             (item.request_id, item.record, json.dumps(item.label), item.source, received)
             for item in labels
         ]
-        connection = self._connect()
         try:
-            with connection:
-                connection.executemany(UPSERT, rows)
-        finally:
-            connection.close()
+            connection = self._connect()
+            try:
+                with connection:
+                    connection.executemany(UPSERT, rows)
+            finally:
+                connection.close()
+        except (OSError, sqlite3.Error) as error:
+            raise ProjectError(f"cannot write the feedback store {self.path}: {error}") from error
         return len(rows)
 
     def labels(self, *, untrained_only: bool = False) -> pd.DataFrame:
@@ -116,8 +91,8 @@ class FeedbackStore:
         table["label"] = [json.loads(text) for text in table["label"]]
         return table
 
-    def mark_trained(self, keys: Iterable[tuple[str, int]], when: str) -> None:
-        """Record that these labels are now part of the training data."""
+    def mark_trained(self, keys: Iterable[tuple[str, int]], when: str | None) -> None:
+        """Record that these labels are now part of the training data (``None``: not any more)."""
         connection = self._connect()
         try:
             with connection:

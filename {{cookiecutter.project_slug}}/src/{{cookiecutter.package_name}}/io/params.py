@@ -14,6 +14,7 @@ import yaml
 
 from ..core.config import Config, differences, parse
 from ..core.errors import ConfigError
+from .files import atomic_path
 
 CONF_DIR = Path("conf")
 
@@ -95,5 +96,6 @@ def write_params() -> bool:
     text = dump_params(composed)
     if PARAMS_FILE.is_file() and PARAMS_FILE.read_text() == text:
         return False
-    PARAMS_FILE.write_text(text)
+    with atomic_path(PARAMS_FILE) as temporary:  # a reader never sees half a file
+        temporary.write_text(text)
     return True

@@ -6,6 +6,10 @@ Paths are relative to the project root, where DVC runs every stage. A test check
 
 from pathlib import Path
 
+# Labelled production rows that `retrain` added: one DVC-tracked folder per dataset
+# (`production_dir`), one Parquet file per retrain; `validate` reads them after the raw file.
+PRODUCTION_DIR = Path("data/production")
+
 VALIDATED = Path("data/interim/validated.parquet")
 VALIDATION_REPORT = Path("reports/validation.json")
 
@@ -31,3 +35,8 @@ MONITORING_LATEST = MONITORING_DIR / "latest.json"
 
 GATE_DECISION = Path("reports/gate.json")
 MODEL_CARD = Path("reports/model_card.md")
+
+
+def production_dir(dataset: str) -> Path:
+    """The folder of a dataset's production batches (tracked by ``<dataset>.dvc`` beside it)."""
+    return PRODUCTION_DIR / dataset

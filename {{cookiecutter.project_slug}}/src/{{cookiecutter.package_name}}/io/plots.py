@@ -11,6 +11,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from .files import atomic_path
+
 
 def confusion_matrix_png(y_true: Sequence[object], y_pred: Sequence[object], path: Path) -> Path:
     figure = Figure(figsize=(6, 5))
@@ -43,7 +45,7 @@ def importance_png(importance: pd.DataFrame, path: Path) -> Path:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    with atomic_path(path) as temporary:  # the format from the real name, not the temporary's
+        figure.savefig(temporary, dpi=100, format=path.suffix.lstrip("."))
     return path

@@ -1,16 +1,27 @@
-"""The prediction log: every served prediction, durably, for monitoring and feedback.
+"""The prediction log: every served prediction, durably; the only module that knows its tables.
 
 SQLite in WAL mode, two tables: ``predictions``, one row per scored record, and ``failures``,
 one row per request (or model call) that got no prediction: refused by validation (4xx), or a
 model that raised (5xx; a canary or shadow challenger's error counts here too, even though the
 champion answered the caller). Together they give service health its error rates.
 
-The response path only puts an entry on a bounded queue (never blocks, never raises: a full
-queue drops the entry and counts it); one background thread serialises entries to JSON and
-writes them in batches, one transaction per batch. ``close`` drains the queue, so a clean
-shutdown loses nothing; a crash loses at most the last ``FLUSH_SECONDS`` of entries. Old rows
-are pruned by age and count as the writer goes. ``read_window`` (predictions) and
-``read_requests`` (one row per request and arm, answered or not) are the readers monitoring uses.
+Writing: the response path only puts an entry on ``PredictionLog``'s bounded queue (never
+blocks, never raises: a full queue drops the entry and counts it); one background thread
+serialises entries to JSON and writes them in batches, one transaction per batch. Old rows are
+pruned by age and count as the writer goes.
+
+What can be lost, and when (docs: Reliability):
+- a clean shutdown (``close``, SIGTERM) drains the queue: nothing;
+- a killed process loses the entries not yet committed: those queued in the last
+  ``FLUSH_SECONDS`` plus the batch being written, never more than ``queue_size``; what was
+  committed stays (WAL: the file is consistent after a crash; only a power cut can also lose
+  the transactions since the last checkpoint, with ``synchronous=NORMAL``);
+- a write the database refuses (disk full, read-only file) loses that batch: counted in
+  ``failed``, ``error`` says why until a write succeeds again; the API keeps answering.
+
+Reading (read-only connections; a missing log reads as empty): ``read_window`` (predictions as
+a table), ``served_rows`` (what callers were answered with, by feedback key), ``read_requests``
+(one row per request and arm, answered or not) and ``logged_keys`` (which keys were served).
 """
 
 import json
@@ -19,7 +30,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +38,12 @@ from typing import Any
 
 import pandas as pd
 
-PROBA_PREFIX = "proba_"
+from ..core.columns import PREDICTION, PROBA_PREFIX
+from ..core.config import LogWindowConfig
+from ..core.errors import ProjectError
+from ..core.served import META, SHADOW
+from ..core.timestamps import stamp
+
 MAX_BATCH = 10_000
 FLUSH_SECONDS = 0.05
 PRUNE_EVERY_SECONDS = 60.0
@@ -66,8 +82,33 @@ INSERT_FAILURE = (
     "INSERT INTO failures (request_id, timestamp, model_version, arm, status, reason, latency_ms)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-TABLES = ("predictions", "failures")
-UNROUTED = "unrouted"  # the arm of a request refused before it was routed (bad input)
+# Retention, per table: rows older than a timestamp, then rows beyond the newest N.
+PRUNE = (
+    "DELETE FROM predictions WHERE timestamp < :oldest",
+    "DELETE FROM predictions WHERE id <= (SELECT MAX(id) FROM predictions) - :keep",
+    "DELETE FROM failures WHERE timestamp < :oldest",
+    "DELETE FROM failures WHERE id <= (SELECT MAX(id) FROM failures) - :keep",
+)
+# Readers: fixed statements, every value bound (:since and :until bound a window).
+EARLIEST, LATEST = "", "9999-12-31T23:59:59.999999Z"  # before and after every timestamp
+WINDOW = (
+    "SELECT * FROM predictions WHERE timestamp >= :since AND timestamp < :until "
+    "AND (:arm IS NULL OR arm = :arm) ORDER BY id LIMIT :limit"
+)
+ANSWERED = (
+    "SELECT request_id, MIN(timestamp) AS timestamp, model_version, arm, 200 AS status, "
+    "COUNT(*) AS rows, MAX(latency_ms) AS latency_ms FROM predictions "
+    "WHERE timestamp >= :since AND timestamp < :until GROUP BY request_id, model_version, arm"
+)
+FAILED = (
+    "SELECT request_id, timestamp, model_version, arm, status, 0, latency_ms FROM failures "
+    "WHERE timestamp >= :since AND timestamp < :until"
+)
+# Served rows per request id, for ids given as one JSON array (any number, one statement).
+SERVED_COUNTS = (
+    "SELECT request_id, COUNT(*) FROM predictions WHERE arm != ? "
+    "AND request_id IN (SELECT value FROM json_each(?)) GROUP BY request_id"
+)
 
 
 @dataclass(frozen=True)
@@ -103,11 +144,6 @@ class Failure:
     latency_ms: float
 
 
-def stamp(moment: datetime) -> str:
-    """UTC ISO-8601 with microseconds: sorts as text, readable in any SQLite client."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def rows(entry: Entry) -> list[tuple[Any, ...]]:
     """The table rows of one entry, one per record."""
     when = stamp(entry.timestamp)
@@ -119,11 +155,33 @@ def rows(entry: Entry) -> list[tuple[Any, ...]]:
         if entry.probabilities is not None and entry.classes is not None:
             values = zip(entry.classes, entry.probabilities[index], strict=True)
             probabilities = json.dumps({str(label): float(p) for label, p in values})
-        found.append((
-            entry.request_id, index, when, entry.model_name, entry.model_version, entry.arm,
-            json.dumps(record), json.dumps(prediction), probabilities, entry.latency_ms,
-        ))  # fmt: skip
+        found.append(
+            (
+                entry.request_id,
+                index,
+                when,
+                entry.model_name,
+                entry.model_version,
+                entry.arm,
+                json.dumps(record),
+                json.dumps(prediction),
+                probabilities,
+                entry.latency_ms,
+            )
+        )
     return found
+
+
+def failure_row(failure: Failure) -> tuple[Any, ...]:
+    return (
+        failure.request_id,
+        stamp(failure.timestamp),
+        failure.model_version,
+        failure.arm,
+        failure.status,
+        failure.reason,
+        failure.latency_ms,
+    )
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -135,6 +193,11 @@ def connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
+def read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write, for the readers (the writer may be live)."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
 class PredictionLog:
     """A bounded queue in front of one SQLite writer thread."""
 
@@ -144,9 +207,19 @@ class PredictionLog:
         self._dropped_lock = threading.Lock()  # the request path and the shadow thread count
         self.failed = 0  # rows the database refused (e.g. disk full); reported on stderr
         self.written = 0
-        self._queue: queue.Queue[Entry | Failure | None] = queue.Queue(maxsize=queue_size)
+        self.error: str | None = None  # why the last write failed; None once one succeeds
+        # Entries, markers `sync` waits on, and None: the end.
+        self._queue: queue.Queue[Entry | Failure | threading.Event | None] = queue.Queue(
+            maxsize=queue_size
+        )
         self._thread = threading.Thread(target=self._write_forever, name="prediction-log")
-        self._connection = connect(path)
+        try:
+            self._connection = connect(path)
+        except (OSError, sqlite3.Error) as error:
+            raise ProjectError(
+                f"cannot open the prediction log {path}: {error}. Point serve.log.path at a "
+                "writable file (a volume, in a container)."
+            ) from error
         self._thread.start()
 
     def log(self, entry: Entry | Failure) -> None:
@@ -156,6 +229,18 @@ class PredictionLog:
         except queue.Full:
             with self._dropped_lock:
                 self.dropped += 1
+
+    def sync(self, timeout: float) -> bool:
+        """Wait until every entry logged so far is written (or refused); False on timeout.
+
+        For a reader that must see a prediction just served (a label for it, say).
+        """
+        marker = threading.Event()
+        try:
+            self._queue.put(marker, timeout=timeout)
+        except queue.Full:
+            return False
+        return marker.wait(timeout)
 
     def close(self) -> None:
         """Write everything queued so far, then stop the writer (a clean shutdown)."""
@@ -177,7 +262,10 @@ class PredictionLog:
                 except queue.Empty:
                     break
             done = None in batch
-            self._write([entry for entry in batch if entry is not None])
+            self._write([entry for entry in batch if isinstance(entry, Entry | Failure)])
+            for marker in batch:
+                if isinstance(marker, threading.Event):
+                    marker.set()
             if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS or done:
                 self._prune()
                 last_prune = time.monotonic()
@@ -185,48 +273,35 @@ class PredictionLog:
 
     def _write(self, entries: list[Entry | Failure]) -> None:
         values = [row for entry in entries if isinstance(entry, Entry) for row in rows(entry)]
-        failures = [
-            (f.request_id, stamp(f.timestamp), f.model_version, f.arm, f.status, f.reason,
-             f.latency_ms)
-            for f in entries if isinstance(f, Failure)
-        ]  # fmt: skip
+        failures = [failure_row(entry) for entry in entries if isinstance(entry, Failure)]
         count = len(values) + len(failures)
         try:
             with self._connection:
                 self._connection.executemany(INSERT, values)
                 self._connection.executemany(INSERT_FAILURE, failures)
             self.written += count
+            self.error = None
         except (sqlite3.Error, TypeError, ValueError) as error:
             self.failed += count
-            print(f"prediction log: {count} rows not written: {error}", file=sys.stderr)
+            self.error = f"{count} rows not written: {error}"
+            print(f"prediction log: {self.error}", file=sys.stderr)
 
     def _prune(self) -> None:
-        oldest = stamp(datetime.now(UTC) - self.max_age)
+        limits = {"oldest": stamp(datetime.now(UTC) - self.max_age), "keep": self.max_rows}
         try:
             with self._connection:
-                for table in TABLES:  # constants: no user text reaches these statements
-                    newest = f"SELECT MAX(id) FROM {table}"  # noqa: S608
-                    delete = f"DELETE FROM {table} WHERE"  # noqa: S608
-                    self._connection.execute(f"{delete} timestamp < ?", (oldest,))
-                    self._connection.execute(f"{delete} id <= ({newest}) - ?", (self.max_rows,))
+                for statement in PRUNE:
+                    self._connection.execute(statement, limits)
         except sqlite3.Error as error:
             print(f"prediction log: pruning failed: {error}", file=sys.stderr)
 
 
-def _where(
-    since: datetime | None, until: datetime | None, arm: str | None = None
-) -> tuple[str, list[str]]:
-    """The WHERE clause (or nothing) and its parameters for a time window and an arm."""
-    clauses, parameters = [], []
-    for clause, value in (
-        ("timestamp >= ?", stamp(since) if since else None),
-        ("timestamp < ?", stamp(until) if until else None),
-        ("arm = ?", arm),
-    ):
-        if value is not None:
-            clauses.append(clause)
-            parameters.append(value)
-    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), parameters
+def _window(since: datetime | None, until: datetime | None) -> dict[str, str]:
+    """The parameters of a [since, until) window; an open end takes the extreme value."""
+    return {
+        "since": stamp(since) if since else EARLIEST,
+        "until": stamp(until) if until else LATEST,
+    }
 
 
 def read_requests(
@@ -237,20 +312,13 @@ def read_requests(
     Columns: ``request_id``, ``timestamp`` (UTC), ``model_version``, ``arm``, ``status`` (200
     for an answer), ``rows`` (records scored), ``latency_ms``. No JSON is parsed: it is cheap.
     """
-    where, parameters = _where(since, until)
-    answered = (
-        "SELECT request_id, MIN(timestamp) AS timestamp, model_version, arm, 200 AS status, "
-        "COUNT(*) AS rows, MAX(latency_ms) AS latency_ms FROM predictions"
-    )
-    failed = "SELECT request_id, timestamp, model_version, arm, status, 0, latency_ms FROM failures"
-    query = f"{answered}{where} GROUP BY request_id, model_version, arm"
     if not path.is_file():
         return pd.DataFrame()
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+    with read_only(path) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-        if "failures" in tables:  # a log from before failures were recorded has none
-            query, parameters = f"{query} UNION ALL {failed}{where}", [*parameters, *parameters]
-        table = pd.read_sql_query(query, connection, params=parameters)
+        # A log from before failures were recorded has no failures table.
+        query = " UNION ALL ".join((ANSWERED, FAILED)) if "failures" in tables else ANSWERED
+        table = pd.read_sql_query(query, connection, params=_window(since, until))
     table["timestamp"] = pd.to_datetime(table["timestamp"], utc=True, format="ISO8601")
     return table.sort_values("timestamp", kind="stable", ignore_index=True)
 
@@ -269,17 +337,15 @@ def read_window(
     classifier, and ``request_id``, ``timestamp`` (UTC), ``model_version``, ``arm`` and
     ``latency_ms``. Pass ``arm="champion"`` for what callers were actually served.
     """
-    where, parameters = _where(since, until, arm)
-    query = f"SELECT * FROM predictions{where} ORDER BY id"  # noqa: S608 (placeholders only)
-    query += f" LIMIT {int(limit)}" if limit is not None else ""
     if not path.is_file():
         return pd.DataFrame()
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-        raw = pd.read_sql_query(query, connection, params=parameters)
+    parameters = {**_window(since, until), "arm": arm, "limit": -1 if limit is None else limit}
+    with read_only(path) as connection:
+        raw = pd.read_sql_query(WINDOW, connection, params=parameters)
     if raw.empty:
         return raw
     features = pd.json_normalize([json.loads(text) for text in raw["features"]], max_level=0)
-    table = features.assign(prediction=[json.loads(text) for text in raw["prediction"]])
+    table = features.assign(**{PREDICTION: [json.loads(text) for text in raw["prediction"]]})
     if raw["probabilities"].notna().any():
         probabilities = pd.DataFrame(
             [json.loads(text) if text else {} for text in raw["probabilities"]]
@@ -289,3 +355,65 @@ def read_window(
     table = pd.concat([table, meta], axis=1)
     table["timestamp"] = pd.to_datetime(raw["timestamp"], utc=True, format="ISO8601")
     return table
+
+
+def _start_of_last_rows(path: Path, rows: int) -> datetime | None:
+    """The timestamp of the ``rows``-th most recent served row (None: the log has fewer)."""
+    with read_only(path) as connection:
+        found = connection.execute(
+            "SELECT timestamp FROM predictions WHERE arm != ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+            (SHADOW, rows - 1),
+        ).fetchone()
+    return datetime.fromisoformat(found[0]) if found else None
+
+
+def window_start(
+    path: Path, window: LogWindowConfig, *, now: datetime | None = None
+) -> datetime | None:
+    """Where the configured window begins (None: the whole log)."""
+    starts: list[datetime | None] = []
+    if window.hours is not None:
+        starts.append((now or datetime.now(UTC)) - timedelta(hours=window.hours))
+    if window.last_rows is not None and path.is_file():
+        starts.append(_start_of_last_rows(path, window.last_rows))
+    return max((start for start in starts if start is not None), default=None)
+
+
+def served_rows(
+    path: Path, window: LogWindowConfig | None = None, *, now: datetime | None = None
+) -> pd.DataFrame:
+    """What callers were answered with (no shadow rows), all or the window, with ``record``.
+
+    ``record`` numbers each request's rows (they are logged in record order): with the
+    request id, it is the key feedback labels address a row by.
+    """
+    window = window or LogWindowConfig(last_rows=None)
+    frame = read_window(path, since=window_start(path, window, now=now))
+    if frame.empty:
+        return pd.DataFrame(columns=META)
+    frame = frame[frame["arm"] != SHADOW].reset_index(drop=True)
+    frame["record"] = frame.groupby("request_id").cumcount()
+    return frame.tail(window.last_rows) if window.last_rows is not None else frame
+
+
+def logged_keys(path: Path, keys: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
+    """The (request id, record) pairs among ``keys`` that the log holds a served prediction for.
+
+    Rows of one request are written together in record order, so a record's index is its rank
+    among the request's served (non-shadow) rows.
+    """
+    wanted = set(keys)
+    if not wanted or not path.is_file():
+        return set()
+    ids = json.dumps(sorted({request_id for request_id, _ in wanted}))
+    with read_only(path) as connection:
+        counts = connection.execute(SERVED_COUNTS, (SHADOW, ids)).fetchall()
+    found = {(rid, record) for rid, n in counts for record in range(int(n))}
+    return found & wanted
+
+
+def describe(path: Path, window: LogWindowConfig) -> str:
+    """The window's source as the monitoring report names it."""
+    limits = [f"last {window.last_rows} rows"] if window.last_rows is not None else []
+    limits += [f"last {window.hours:g} hours"] if window.hours is not None else []
+    return f"prediction log {path} ({', '.join(limits) or 'all rows'})"

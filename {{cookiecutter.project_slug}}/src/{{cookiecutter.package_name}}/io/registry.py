@@ -3,6 +3,7 @@
 Aliases, not the deprecated stages: ``challenger`` (just registered), ``staging`` (passed the
 gate), ``champion`` (production) and ``previous`` (the champion before, for rollback). Every
 action leaves an ``audit.*`` tag on the version it touched (who, when, why, gate outcome).
+A release moves several aliases; `Registry.moving_aliases` makes that all or nothing.
 """
 
 import getpass
@@ -11,15 +12,20 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.config import MlflowConfig
 from ..core.errors import ProjectError
+from ..core.timestamps import now
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 CHALLENGER, STAGING, CHAMPION, PREVIOUS = "challenger", "staging", "champion", "previous"
 AUDIT_PREFIX = "audit."
 ACTOR_VARIABLES = ("RELEASE_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILD_REQUESTEDFOR")
+# Registered-model tag: the aliases from before a release that is moving them (`moving_aliases`).
+ALIASES_BEFORE = "release.aliases_before"
 
 
 class RegistryUnavailableError(ProjectError):
@@ -36,10 +42,16 @@ class Version:
     source: str
     tags: dict[str, str]
     aliases: tuple[str, ...]
+    created: float  # when it was registered, in seconds since 1970
 
     @property
     def uri(self) -> str:
         return f"models:/{self.name}/{self.version}"
+
+
+def model_uri(settings: MlflowConfig, alias: str) -> str:
+    """The registry URI of the version an alias points at, e.g. ``models:/<name>@champion``."""
+    return f"models:/{settings.registered_model_name}@{alias}"
 
 
 def actor() -> str:
@@ -50,23 +62,36 @@ def actor() -> str:
     return getpass.getuser()
 
 
-def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def unreachable(error: BaseException) -> bool:
+    """True when a request failed because the server did not answer, not because it said no."""
+    text = str(error)
+    return any(word in text for word in ("Max retries", "Connection", "timed out", "refused"))
 
 
 @contextmanager
 def reachable(settings: MlflowConfig) -> Iterator[None]:
-    """Turn connection failures into one clear message naming the tracking URI."""
+    """Turn connection and login failures into one clear message naming the tracking URI."""
     from mlflow.exceptions import MlflowException
 
+    uri = settings.effective_tracking_uri
     try:
         yield
     except MlflowException as error:
-        text = str(error)
-        if any(word in text for word in ("Max retries", "Connection", "timed out", "refused")):
+        if unreachable(error):
             raise RegistryUnavailableError(
-                f"the MLflow tracking server at {settings.effective_tracking_uri} is not "
-                f"reachable ({text.splitlines()[0][:200]}). Start it or set MLFLOW_TRACKING_URI."
+                f"the MLflow tracking server at {uri} is not reachable "
+                f"({str(error).splitlines()[0][:200]}). Start it or set MLFLOW_TRACKING_URI."
+            ) from error
+        if error.error_code == "UNAUTHENTICATED":
+            raise ProjectError(
+                f"the MLflow tracking server at {uri} did not accept the login (HTTP 401): set "
+                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)."
+            ) from error
+        if error.error_code == "PERMISSION_DENIED":
+            user = os.environ.get("MLFLOW_TRACKING_USERNAME", "this user")
+            raise ProjectError(
+                f"the MLflow tracking server at {uri} denied {user} this action (HTTP 403): ask "
+                f"its admin for EDIT permission on the experiment and MANAGE on the model."
             ) from error
         raise
 
@@ -78,6 +103,8 @@ class Registry:
         # Bounded retries: with the server down, a call fails in seconds, not minutes.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.request_retries))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.request_timeout_seconds))
+        # Our commands say what they fetched: no progress bar per downloaded file.
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         from mlflow import MlflowClient
 
         uri = settings.effective_tracking_uri
@@ -98,6 +125,7 @@ class Registry:
             source=str(found.source),
             tags=dict(found.tags),
             aliases=tuple(found.aliases),
+            created=int(found.creation_timestamp) / 1000,
         )
 
     def by_alias(self, alias: str) -> Version | None:
@@ -143,11 +171,90 @@ class Registry:
         for key, value in tags.items():
             self.client.set_model_version_tag(self.name, version.version, key, value)
 
+    def aliases(self) -> dict[str, str]:
+        """Every alias and the version number it points at (none when there is no model)."""
+        if not self.exists():
+            return {}
+        model = self.client.get_registered_model(self.name)
+        return {str(alias): str(number) for alias, number in model.aliases.items()}
+
+    def restore(self, aliases: dict[str, str]) -> None:
+        """Point every alias as in ``aliases`` (saved by `aliases`) and drop any other."""
+        current = self.aliases()
+        for alias in set(current) - set(aliases):
+            self.client.delete_registered_model_alias(self.name, alias)
+        for alias, number in aliases.items():
+            if current.get(alias) != number:
+                self.client.set_registered_model_alias(self.name, alias, number)
+
+    @contextmanager
+    def moving_aliases(self) -> Iterator[None]:
+        """Move the registered model's aliases all or none, even if the server stops half-way.
+
+        The aliases from before are saved on the registered model (a tag) before the first
+        move, and the tag is cleared after the last. If the block fails, they are put back at
+        once; if the server has gone, the tag keeps them, and the next release puts them back
+        (`recover`) and stops: what it read before may have been half-moved.
+        """
+        restored = self.recover()
+        if restored is not None:
+            listed = ", ".join(f"{alias}={number}" for alias, number in sorted(restored.items()))
+            raise ProjectError(
+                "an earlier release stopped half-way (the tracking server went away): its "
+                f"aliases are back as they were ({listed or 'none'}). Run the command again."
+            )
+        before = self.aliases()
+        self.client.set_registered_model_tag(self.name, ALIASES_BEFORE, json.dumps(before))
+        try:
+            yield
+        except BaseException as error:
+            if not unreachable(error):
+                self.put_back(before)
+            raise
+        self.client.delete_registered_model_tag(self.name, ALIASES_BEFORE)
+
+    def recover(self) -> dict[str, str] | None:
+        """Put back the aliases an interrupted release saved (`moving_aliases`); return them."""
+        saved = self.client.get_registered_model(self.name).tags.get(ALIASES_BEFORE)
+        if saved is None:
+            return None
+        before: dict[str, str] = json.loads(saved)
+        self.put_back(before)
+        return before
+
+    def put_back(self, aliases: dict[str, str]) -> None:
+        self.restore(aliases)
+        self.client.delete_registered_model_tag(self.name, ALIASES_BEFORE)
+
     def point(self, alias: str, version: Version) -> None:
         self.client.set_registered_model_alias(self.name, alias, version.version)
 
     def drop(self, alias: str) -> None:
         self.client.delete_registered_model_alias(self.name, alias)
+
+    def promote(self, version: Version, reason: str) -> None:
+        """Make ``version`` the champion; the champion it replaces becomes ``previous``."""
+        current = self.by_alias(CHAMPION)
+        if current is not None and current.version == version.version:
+            raise ProjectError(f"version {version.version} is already the champion.")
+        if current is not None:
+            self.point(PREVIOUS, current)
+            self.tag(current, {"release.status": "previous"})
+            self.audit(current, "demote", reason, replaced_by=version.version)
+        self.point(CHAMPION, version)
+        self.tag(version, {"release.status": "champion"})
+        self.audit(
+            version,
+            "promote",
+            reason,
+            previous=current.version if current else None,
+            gate_passed=version.tags.get("gate.passed"),
+            gate_reason=version.tags.get("gate.reason"),
+        )
+        print(
+            f"promoted version {version.version} to '{CHAMPION}'"
+            + (f"; version {current.version} is '{PREVIOUS}'" if current else "")
+        )
 
     def register(self, model_uri: str, run_id: str, tags: dict[str, str]) -> Version:
         """Register a model as a new version with its tags, then point ``challenger`` at it.
@@ -202,3 +309,21 @@ def resolve(registry: Registry, model_uri: str) -> Version:
             raise ProjectError(f"{model_uri}: no version has the alias '{rest}'.")
         return found
     return registry.version(rest)
+
+
+def load_model(uri: str) -> "Pipeline":
+    """The scikit-learn pipeline of a registered version (``models:/<name>/<version>``)."""
+    import mlflow.sklearn
+
+    model: Pipeline = mlflow.sklearn.load_model(uri)
+    return model
+
+
+def input_schema(uri: str) -> tuple[str, ...]:
+    """``column:type`` for each input of the version's logged signature (the gate compares them)."""
+    from mlflow.models import get_model_info
+
+    signature = get_model_info(uri).signature
+    if signature is None:
+        return ()
+    return tuple(f"{item['name']}:{item['type']}" for item in signature.inputs.to_dict())

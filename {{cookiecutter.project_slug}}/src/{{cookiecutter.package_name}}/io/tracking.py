@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.config import MlflowConfig
+from .registry import reachable
 
 if TYPE_CHECKING:
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
 MODEL_NAME_IN_RUN = "model"
+# Where `evaluate` logs its results in the training run (the monitoring reference among them).
+EVALUATION_DIR = "evaluation"
 MAX_PARAM_LENGTH = 6000
 
 
@@ -53,10 +56,11 @@ def start_run(
     """Open a new run with the flattened config as params and lineage tags; yield its id."""
     import mlflow
 
-    configure(settings)
-    with mlflow.start_run(run_name=run_name, tags=dict(tags)) as run:
-        mlflow.log_params(flatten(params))
-        yield run.info.run_id
+    with reachable(settings):
+        configure(settings)
+        with mlflow.start_run(run_name=run_name, tags=dict(tags)) as run:
+            mlflow.log_params(flatten(params))
+            yield run.info.run_id
 
 
 @contextmanager
@@ -64,9 +68,10 @@ def resume_run(settings: MlflowConfig, run_id: str) -> Iterator[str]:
     """Reopen the training run so evaluation results land next to the model they describe."""
     import mlflow
 
-    configure(settings)
-    with mlflow.start_run(run_id=run_id):
-        yield run_id
+    with reachable(settings):
+        configure(settings)
+        with mlflow.start_run(run_id=run_id):
+            yield run_id
 
 
 def log_metrics(metrics: Mapping[str, float | None], prefix: str) -> None:

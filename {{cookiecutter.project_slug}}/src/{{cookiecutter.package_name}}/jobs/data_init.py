@@ -1,8 +1,9 @@
 """`data init`: infer a schema from a CSV/Parquet file and make it the pipeline's dataset.
 
-The proposal comes from `core/schema_inference.py`. `run` writes `conf/data/<name>.yaml`,
-selects it in `conf/config.yaml`, tracks the file with DVC and recomposes `params.yaml`, so
-the next `dvc repro` trains on the new data with no code edit.
+The proposal comes from `core/schema_inference.py`. `run` writes `conf/data/<name>.yaml`
+(which selects its task's config in `conf/task/`: model, split, metrics), selects it in
+`conf/config.yaml`, tracks the file with DVC and recomposes `params.yaml`, so the next
+`dvc repro` trains on the new data with no code or config edit, whatever the task.
 """
 
 import re
@@ -11,11 +12,12 @@ from pathlib import Path
 
 import yaml
 
-from ..core.config import Task
-from ..core.schema_inference import infer_schema, select_dataset
+from ..core.config import parse
+from ..core.schema_inference import dataset_config, infer_schema, select_dataset
+from ..core.task import Task
 from ..io import dvc
-from ..io.files import read_table
-from ..io.params import CONF_DIR, write_params
+from ..io.files import atomic_path, read_table
+from ..io.params import CONF_DIR, compose, write_params
 
 RAW_DIR = Path("data/raw")
 
@@ -36,17 +38,24 @@ def run(
         frame, name=dataset, path=str(raw_path), target=target, task=task, group=group, time=time
     )
     if raw_path != source:
-        raw_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, raw_path)
+        with atomic_path(raw_path) as temporary:
+            shutil.copy2(source, temporary)
     conf_file = CONF_DIR / "data" / f"{dataset}.yaml"
     header = (
         f"# Inferred by `data init` from {source}; review ranges, categories and missing rates.\n"
     )
-    conf_file.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    text = yaml.safe_dump(dataset_config(document), sort_keys=False, allow_unicode=True)
+    with atomic_path(conf_file) as temporary:
+        temporary.write_text(header + text)
+    # The whole config with the new dataset (and its task) must be valid before it is selected.
+    parse(compose([f"data={dataset}"]), f"conf/ with data={dataset}")
     config_file = CONF_DIR / "config.yaml"
-    config_file.write_text(select_dataset(config_file.read_text(), dataset))
+    selected = select_dataset(config_file.read_text(), dataset)
+    with atomic_path(config_file) as temporary:
+        temporary.write_text(selected)
     write_params()
-    print(f"wrote {conf_file} ({len(document['columns'])} columns, task={document['task']})")
+    task_file = CONF_DIR / "task" / f"{document['task']}.yaml"
+    print(f"wrote {conf_file} ({len(document['columns'])} columns, task from {task_file})")
     print(dvc.track(raw_path))
     print("selected it in conf/config.yaml and recomposed params.yaml; next: `make pipeline`")
     return conf_file

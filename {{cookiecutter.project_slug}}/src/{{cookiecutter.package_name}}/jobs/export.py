@@ -1,4 +1,8 @@
-"""`export`: write a registered version as a self-contained bundle (see `io/bundle.py`)."""
+"""`export`: write a registered version as a self-contained bundle (see `io/bundle.py`).
+
+The bundle carries the model, its metadata, its card and its monitoring reference, so a
+container serves it and `monitor --model <bundle>` judges its traffic without the registry.
+"""
 
 import shutil
 import tempfile
@@ -6,7 +10,15 @@ from pathlib import Path
 
 from ..core.config import Config
 from ..core.errors import ProjectError
-from ..io.bundle import CARD, METADATA, MODEL_DIR, metadata
+from ..io.bundle import (
+    CARD,
+    METADATA,
+    MODEL_DIR,
+    REFERENCE_DIR,
+    MissingReferenceError,
+    download_reference,
+    metadata,
+)
 from ..io.files import write_json
 from ..io.registry import Registry, reachable, resolve
 
@@ -26,7 +38,13 @@ def export(config: Config, alias: str, destination: Path, *, force: bool = False
             mlflow.artifacts.download_artifacts(
                 artifact_uri=version.uri, dst_path=str(staging / MODEL_DIR)
             )
-            write_json(metadata(registry, version, alias), staging / METADATA)
+            write_json(
+                metadata(registry, version, alias).model_dump(mode="json"), staging / METADATA
+            )
+            try:
+                download_reference(registry, version, staging / REFERENCE_DIR)
+            except MissingReferenceError as error:  # it serves; only `monitor` needs one
+                print(f"warning: {error}")
             card_path = f"model_card/version-{version.version}.md"
             try:
                 card = mlflow.artifacts.load_text(f"runs:/{version.run_id}/{card_path}")

@@ -9,8 +9,9 @@ from ..core.config import Config
 from ..core.errors import DataValidationError, ProjectError
 from ..core.labels import Label
 from ..core.review import labelling_config, review_queue, to_label_studio, to_table
-from ..io.feedback_store import FeedbackStore, log_path, logged_keys, store_path
+from ..io.feedback_store import FeedbackStore, log_path, store_path
 from ..io.files import atomic_path, read_table, write_table
+from ..io.prediction_log import logged_keys, served_rows
 
 Format = Literal["labelstudio", "csv"]
 MAX_SHOWN = 5
@@ -61,8 +62,6 @@ def import_labels(config: Config, path: Path) -> int:
 
 def export_review(config: Config, fmt: Format, to: Path) -> int:
     """Write the review queue (least confident unlabelled predictions) for people to label."""
-    from ..io.production import served_rows
-
     if config.data.task != "classification":
         raise ProjectError("the review queue ranks by class probability: classifiers only.")
     prediction_log = log_path(config)

@@ -1,12 +1,15 @@
-"""The `monitor` job: a current window against the reference snapshot, as a report and a status.
+"""The `monitor` job: a current window against a model's own reference, as a report and a status.
 
-``assess`` is pure (DataFrames and config in, an ``Assessment`` out). ``run`` reads a batch
-file, ``run_from_log`` the prediction log joined with feedback labels (plus service health);
-``monitor_window`` does everything after loading. A window without a ``prediction`` column
-is scored with the trained model first, so prediction drift and performance are always there.
+The judged model is the champion (``models:/<name>@champion``) unless ``--model`` names a
+version or a bundle; its reference snapshot, test metrics and slices come with it (see
+`io/bundle.py`), never from this checkout's last training. ``assess`` is pure (DataFrames and
+config in, an ``Assessment`` out). ``run`` reads a batch file, ``run_from_log`` the prediction
+log joined with feedback labels (plus service health); ``monitor_window`` does everything after
+loading. A window without a ``prediction`` column is scored with the judged model first, so
+prediction drift and performance are always there.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,16 +18,23 @@ from typing import Any
 import pandas as pd
 
 from ..core import drift
-from ..core.config import Config
-from ..core.drift import PREDICTION, DatasetDrift, FeatureDrift
+from ..core.assessment import EXIT_CODES, Assessment, Status, to_json
+from ..core.columns import PREDICTION, probability_columns
+from ..core.config import ColumnSpec, Config
+from ..core.drift import DatasetDrift, FeatureDrift
 from ..core.errors import ConfigError, ProjectError
+from ..core.health import service_health
 from ..core.models import predict_with_proba
 from ..core.performance import Performance, assess_performance
-from ..core.quality import PROBA_PREFIX, Quality, assess_quality
+from ..core.quality import Quality, assess_quality
+from ..core.served import with_labels, without_meta
 from ..io import monitoring_report as report
 from ..io import paths
-from ..io.files import read_json, read_table, write_json
-from ..io.monitoring_report import Assessment, Status
+from ..io.bundle import Bundle, load_reference
+from ..io.feedback_store import FeedbackStore, log_path, store_path
+from ..io.files import read_table, write_json
+from ..io.prediction_log import describe, read_requests, served_rows, window_start
+from ..io.registry import CHAMPION, model_uri
 
 
 def decide(
@@ -65,6 +75,7 @@ def assess(
     baseline: dict[str, float | None],
     baseline_slices: Sequence[dict[str, object]] = (),
     source: str = "",
+    model: dict[str, str] | None = None,
     created_at: str = "",
 ) -> Assessment:
     """The whole judgement of one window; below the minimum size it judges nothing."""
@@ -75,6 +86,7 @@ def assess(
     common: dict[str, Any] = {
         "created_at": created_at,
         "source": source,
+        "model": model,
         "reference_rows": len(reference),
         "current_rows": len(current),
         "thresholds": settings.model_dump(),
@@ -115,46 +127,48 @@ def assess(
     )
 
 
-def model_inputs(frame: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """The feature columns typed as in training; unparsable numbers become missing."""
+def model_inputs(frame: pd.DataFrame, columns: Mapping[str, ColumnSpec]) -> pd.DataFrame:
+    """The model's input columns typed as in training; unparsable numbers become missing."""
     inputs = pd.DataFrame(index=frame.index)
-    for name in config.data.feature_columns:
+    for name, spec in columns.items():
         column = frame[name]
-        if config.data.columns[name].type == "numeric":
+        if spec.type == "numeric":
             inputs[name] = pd.to_numeric(column, errors="coerce").astype("float64")
         else:
             inputs[name] = column.where(column.isna(), column.astype(str))
     return inputs
 
 
-def with_predictions(window: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """The window with the model's ``prediction`` (and ``proba_<class>``) columns.
+def with_predictions(window: pd.DataFrame, bundle: Bundle) -> pd.DataFrame:
+    """The window with the judged model's ``prediction`` (and ``proba_<class>``) columns.
 
     A window that already has them (from the prediction log) is left as it is; one that lacks
     a model input cannot be scored, and its schema violation is reported instead.
     """
-    if PREDICTION in window.columns or not set(config.data.feature_columns) <= set(window.columns):
+    columns = bundle.metadata.columns
+    if PREDICTION in window.columns or not set(columns) <= set(window.columns):
         return window
-    import joblib
-
-    if not paths.MODEL.is_file():
-        raise ProjectError(f"{paths.MODEL} not found: run `make pipeline` first.")
-    pipeline = joblib.load(paths.MODEL)
-    predictions, proba = predict_with_proba(pipeline, model_inputs(window, config))
+    pipeline = bundle.pipeline
+    predictions, proba = predict_with_proba(pipeline, model_inputs(window, columns))
     scored = window.assign(**{PREDICTION: predictions})
     if proba is not None:
-        for index, label in enumerate(pipeline.classes_):
-            scored[f"{PROBA_PREFIX}{label}"] = proba[:, index]
+        scored = scored.assign(**probability_columns(pipeline.classes_, proba))
     return scored
 
 
 def _report_dir(now: datetime) -> Path:
+    """A new folder for this run's report, made here: two runs in one second get two."""
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    directory, attempt = paths.MONITORING_DIR / stamp, 1
-    while directory.exists():
-        attempt += 1
-        directory = paths.MONITORING_DIR / f"{stamp}-{attempt}"
-    return directory
+    paths.MONITORING_DIR.mkdir(parents=True, exist_ok=True)
+    attempt = 1
+    while True:
+        directory = paths.MONITORING_DIR / (stamp if attempt == 1 else f"{stamp}-{attempt}")
+        try:
+            directory.mkdir()  # atomic: exactly one run creates it
+        except FileExistsError:
+            attempt += 1
+            continue
+        return directory
 
 
 def monitor_window(
@@ -162,51 +176,45 @@ def monitor_window(
     window: pd.DataFrame,
     *,
     source: str,
+    model: str | None = None,
     health: Sequence[dict[str, Any]] | None = None,
 ) -> Status:
-    """Score, assess and report one window, whatever it was loaded from."""
-    if not paths.SCORED_REFERENCE.is_file():
-        raise ProjectError(
-            f"{paths.SCORED_REFERENCE} not found: run `make pipeline` (evaluate writes it)."
-        )
-    reference = read_table(paths.SCORED_REFERENCE)
-    baseline = read_json(paths.METRICS).get("test", {}) if paths.METRICS.is_file() else {}
-    slices = read_json(paths.SLICES) if paths.SLICES.is_file() else []
+    """Score, assess and report one window against ``model`` (default: the champion)."""
+    model = model or model_uri(config.mlflow, CHAMPION)
+    bundle, reference = load_reference(model, config)
+    judged = bundle.metadata
+    print(f"monitor: judging against {judged.name} version {judged.version} ({model})")
     now = datetime.now(UTC)
     assessment = assess(
-        reference,
-        with_predictions(window, config),
+        reference.scored,
+        with_predictions(window, bundle),
         config,
-        baseline=baseline,
-        baseline_slices=slices,
+        baseline=reference.baseline,
+        baseline_slices=reference.slices,
         source=source,
+        model={"name": judged.name, "version": judged.version, "source": model},
         created_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
     )
     if health is not None:
         assessment = replace(assessment, health=tuple(health))
     directory = _report_dir(now)
-    document = report.to_json(assessment, str(directory))
+    document = to_json(assessment, str(directory))
     report.write(document, directory, config.data.name)
     write_json(document, paths.MONITORING_LATEST)
-    print(f"monitor: {assessment.status} (exit code {report.EXIT_CODES[assessment.status]})")
+    print(f"monitor: {assessment.status} (exit code {EXIT_CODES[assessment.status]})")
     for reason in assessment.reasons:
         print(f"  - {reason}")
     print(f"report: {directory / report.REPORT_HTML}")
     return assessment.status
 
 
-def run(config: Config, current_path: Path) -> Status:
+def run(config: Config, current_path: Path, *, model: str | None = None) -> Status:
     """Monitor a batch file (CSV or Parquet) of production rows."""
-    return monitor_window(config, read_table(current_path), source=str(current_path))
+    return monitor_window(config, read_table(current_path), source=str(current_path), model=model)
 
 
-def run_from_log(config: Config) -> Status:
+def run_from_log(config: Config, *, model: str | None = None) -> Status:
     """Monitor the served predictions of the configured window, with their feedback labels."""
-    from ..core.health import service_health
-    from ..io.feedback_store import FeedbackStore, log_path, store_path
-    from ..io.prediction_log import read_requests
-    from ..io.production import describe, served_rows, window_start, with_labels, without_meta
-
     path = log_path(config)
     if not path.is_file():
         raise ProjectError(
@@ -217,4 +225,4 @@ def run_from_log(config: Config) -> Status:
     window = without_meta(with_labels(served, labels, config.data.target))
     health = service_health(read_requests(path, since=window_start(path, config.monitor.window)))
     source = describe(path, config.monitor.window)
-    return monitor_window(config, window, source=source, health=health)
+    return monitor_window(config, window, source=source, model=model, health=health)

@@ -16,14 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.columns import PREDICTION, probability_columns
 from ..core.errors import ProjectError
 from ..core.predictor import Predictor
 from ..core.request_schema import columns_of, invalid_rows, missing_columns
 from ..io.bundle import Bundle
-from ..io.files import TABLE_SUFFIXES, atomic_path
-from ..io.prediction_log import PROBA_PREFIX
-
-PREDICTION = "prediction"
+from ..io.files import TABLE_SUFFIXES, atomic_path, write_table
 
 
 @dataclass(frozen=True)
@@ -76,8 +74,7 @@ def score_chunk(predictor: Predictor, chunk: pd.DataFrame, *, probabilities: boo
     scores = predictor.score_frame(chunk, probabilities=probabilities)
     added: dict[str, Any] = {PREDICTION: scores.predictions}
     if scores.probabilities is not None and predictor.classes is not None:
-        for index, label in enumerate(predictor.classes):
-            added[f"{PROBA_PREFIX}{label}"] = scores.probabilities[:, index]
+        added.update(probability_columns(predictor.classes, scores.probabilities))
     return pd.concat([chunk, pd.DataFrame(added, index=chunk.index)], axis=1)
 
 
@@ -91,8 +88,9 @@ class ChunkWriter:
 
     def write(self, frame: pd.DataFrame) -> None:
         if not self.parquet:
-            frame.to_csv(self.path, mode="a" if self._started else "w",
-                         header=not self._started, index=False)  # fmt: skip
+            frame.to_csv(
+                self.path, mode="a" if self._started else "w", header=not self._started, index=False
+            )
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -163,7 +161,7 @@ def write_invalid(problems: list[pd.DataFrame], path: Path) -> Path | None:
     report = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame()
     if report.empty:
         return None
-    report.to_csv(path, index=False)
+    write_table(report, path)
     return path
 
 
@@ -174,8 +172,8 @@ def run(
     result = score_file(bundle, source, output, chunk_rows=chunk_rows, probabilities=probabilities)
     metadata = bundle.metadata
     print(
-        f"scored {result.scored} of {result.rows} rows with {metadata['name']} version "
-        f"{metadata['version']} -> {result.output}"
+        f"scored {result.scored} of {result.rows} rows with {metadata.name} version "
+        f"{metadata.version} -> {result.output}"
     )
     if result.invalid_file is not None:
         print(f"{result.invalid} invalid rows not scored; reasons in {result.invalid_file}")

@@ -2,15 +2,18 @@
 
 The decision is pure (`core/retraining.py`): the latest monitoring report, the registry's
 dates and the count of new labels in; triggers and blocking guardrails out. When it says go,
-``execute`` appends the labelled production rows to the raw data file (features from the
-prediction log, labels from the feedback store, checked against the schema), tracks the new
-version with ``dvc add``, runs ``dvc repro``, then registers and gates the challenger (the
-release steps the CLI passes in), which promotes only when the challenger passes (auto mode)
-or leaves it awaiting approval (manual mode).
+``execute`` writes the labelled production rows (features from the prediction log, labels
+from the feedback store, checked against the schema) as a new batch file in the dataset's
+production folder (``data/production/<dataset>/``), tracks the folder's new version with
+``dvc add`` (the raw data is never touched: `validate` reads both), runs ``dvc repro``, marks
+the labels as trained, then registers and gates the challenger (the release steps the CLI
+passes in), which promotes only when the challenger passes (auto mode) or leaves it awaiting
+approval (manual mode). The labels are marked before the gate, so its recent window never
+judges the challenger on rows it learned from.
 
-All or nothing: the raw file, its ``.dvc`` file, ``dvc.lock``, the pipeline's small outputs and
-the registry's aliases are saved first and put back if any step fails, and the labels are
-marked as used only at the end. Every run leaves ``reports/retrain_request.json``.
+All or nothing: the production folder's ``.dvc`` file, ``dvc.lock``, the pipeline's small
+outputs, the registry's aliases and the labels' marks are saved first and put back if any step
+fails, and the new batch file is removed. Every run leaves ``reports/retrain_request.json``.
 """
 
 import json
@@ -28,11 +31,14 @@ import pandas as pd
 from ..core.config import Config, DataConfig
 from ..core.errors import DataValidationError
 from ..core.gate import Decision as GateDecision
-from ..core.retraining import HOUR, Decision, Evidence, decide, production_rows
+from ..core.retraining import HOUR, Decision, Evidence, decide
+from ..core.timestamps import now
 from ..core.validation import check_frame
 from ..io import dvc, lock, paths
-from ..io.files import atomic_path, read_json, read_table, write_json, write_table
-from ..io.registry import Version
+from ..io.feedback_store import FeedbackStore, log_path, store_path
+from ..io.files import atomic_path, read_json, write_json, write_table
+from ..io.labelled import Labelled, untrained
+from ..io.registry import CHAMPION, Registry, Version, reachable
 
 REQUEST = Path("reports/retrain_request.json")
 LOCK = Path("reports/retrain.lock")
@@ -54,96 +60,60 @@ def monitoring_facts(report: dict[str, Any] | None) -> dict[str, Any]:
         "monitor_report": report.get("report_dir") or str(paths.MONITORING_LATEST),
         "monitor_status": report.get("status"),
         "monitored_at": report.get("created_at"),
+        "monitored_version": (report.get("model") or {}).get("version"),
         "dataset_drift": bool(drift.get("drifted")),
         "drifted_features": tuple(drift.get("drifted_features", ())),
         "performance_drop": performance.get("relative_drop") if performance.get("judged") else None,
     }
 
 
-def new_labelled(config: Config) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
-    """Labelled production rows not in the training data yet, and their feedback keys."""
-    from ..io.feedback_store import FeedbackStore, log_path, store_path
-    from ..io.production import KEYS, served_rows, with_labels
-
-    path = log_path(config)
-    labels = FeedbackStore(store_path(path)).labels(untrained_only=True)
-    if labels.empty:
-        return pd.DataFrame(), []
-    served = served_rows(path)
-    joined = with_labels(served, labels, config.data.target)
-    joined = joined[joined[config.data.target].notna()]
-    keys = list(zip(*(joined[key] for key in KEYS), strict=True))
-    return production_rows(joined, config.data), [(str(r), int(i)) for r, i in keys]
-
-
 def registry_facts(config: Config) -> dict[str, Any]:
     """The champion's version and age, and the hours since the newest version was registered."""
-    from ..io.registry import CHAMPION, Registry, reachable
-
     with reachable(config.mlflow):
-        registry = Registry(config.mlflow)
-        if not registry.exists():
-            return {}
-        found = registry.client.search_model_versions(f"name = '{registry.name}'")
-        created = {str(v.version): int(v.creation_timestamp) / 1000 for v in found}
-        champion = registry.by_alias(CHAMPION)
-    now = time.time()
-    facts: dict[str, Any] = {}
-    if created:
-        facts["hours_since_newest_version"] = (now - max(created.values())) / HOUR
-    if champion is not None and champion.version in created:
+        versions = Registry(config.mlflow).versions()
+    if not versions:
+        return {}
+    current = time.time()
+    facts: dict[str, Any] = {
+        "hours_since_newest_version": (current - max(v.created for v in versions)) / HOUR
+    }
+    champion = next((v for v in versions if CHAMPION in v.aliases), None)
+    if champion is not None:
         facts["champion_version"] = champion.version
-        facts["champion_age_days"] = (now - created[champion.version]) / (24 * HOUR)
+        facts["champion_age_days"] = (current - champion.created) / (24 * HOUR)
     return facts
 
 
 def read_aliases(config: Config) -> dict[str, str]:
-    from ..io.registry import Registry, reachable
-
     with reachable(config.mlflow):
-        registry = Registry(config.mlflow)
-        if not registry.exists():
-            return {}
-        model = registry.client.get_registered_model(registry.name)
-        return {str(alias): str(version) for alias, version in model.aliases.items()}
+        return Registry(config.mlflow).aliases()
 
 
 def restore_aliases(config: Config, aliases: dict[str, str]) -> None:
-    """Point every alias where it pointed before; drop the ones that did not exist."""
-    from ..io.registry import Registry, reachable
-
-    current = read_aliases(config)
     with reachable(config.mlflow):
-        registry = Registry(config.mlflow)
-        for alias in set(current) - set(aliases):
-            registry.client.delete_registered_model_alias(registry.name, alias)
-        for alias, version in aliases.items():
-            if current.get(alias) != version:
-                registry.client.set_registered_model_alias(registry.name, alias, version)
+        Registry(config.mlflow).restore(aliases)
 
 
-def append_rows(path: Path, rows: pd.DataFrame) -> int:
-    """Append to the raw file atomically; a CSV keeps its bytes and gets lines at the end."""
-    existing = read_table(path)
-    rows = rows.reindex(columns=existing.columns)
-    if path.suffix == ".csv":
-        original = path.read_bytes()
-        separator = b"" if not original or original.endswith(b"\n") else b"\n"
-        added = rows.to_csv(index=False, header=False).encode()
-        with atomic_path(path) as temporary:
-            temporary.write_bytes(original + separator + added)
-    else:
-        write_table(pd.concat([existing, rows], ignore_index=True), path)
-    return len(existing)
+def batch_path(data: DataConfig, started: datetime) -> Path:
+    """The new production batch: one Parquet file per retrain, named by when it started."""
+    return paths.production_dir(data.name) / f"{started:%Y%m%dT%H%M%SZ}.parquet"
 
 
-def saved_files(config: Config) -> list[Path]:
-    """What a failed retrain puts back: data, its DVC pointer, the lock file, small outputs."""
-    data = Path(config.data.path)
+def saved_files(batch: Path) -> list[Path]:
+    """What a failed retrain puts back: the production data's DVC files, the lock file and
+    the pipeline's small outputs; the new batch file did not exist, so it is removed."""
+    folder = batch.parent
     return [
-        data, data.with_name(data.name + ".dvc"), DVC_LOCK, paths.TRAIN_RUN,
-        paths.TRAIN_METRICS, paths.METRICS, paths.SLICES, paths.VALIDATION_REPORT,
-    ]  # fmt: skip
+        batch,
+        dvc.pointer(folder),
+        folder.parent / ".gitignore",  # `dvc add` lists the folder there
+        DVC_LOCK,
+        paths.TRAIN_RUN,
+        paths.TRAIN_METRICS,
+        paths.METRICS,
+        paths.SLICES,
+        paths.VALIDATION_REPORT,
+    ]
 
 
 def save(files: Sequence[Path], backup: Path) -> dict[Path, Path | None]:
@@ -168,26 +138,33 @@ def restore(saved: dict[Path, Path | None]) -> None:
 
 
 def execute(
-    config: Config, rows: pd.DataFrame, keys: list[tuple[str, int]], release: Release
+    config: Config, labelled: Labelled, release: Release, *, started: datetime
 ) -> dict[str, Any]:
     """Add the rows as a new data version, rebuild, register, gate; undo everything on failure."""
-    from ..io.feedback_store import FeedbackStore, log_path, now, store_path
-
-    data = Path(config.data.path)
+    batch = batch_path(config.data, started)
+    folder = batch.parent
+    new_folder = not folder.exists()
+    store = FeedbackStore(store_path(log_path(config)))
     aliases = read_aliases(config)
     with tempfile.TemporaryDirectory(prefix="retrain-backup-") as backup:
-        saved = save(saved_files(config), Path(backup))
+        saved = save(saved_files(batch), Path(backup))
         try:
-            rows_before = append_rows(data, rows)
-            dvc.run("add", str(data))
+            write_table(labelled.rows, batch)
+            dvc.run("add", str(folder))
             dvc.run("repro")
+            store.mark_trained(labelled.keys, now())  # training data now: not for the gate
             version, decision = release(config)
-            FeedbackStore(store_path(log_path(config))).mark_trained(keys, now())
         except BaseException:
             restore(saved)
+            if new_folder:
+                shutil.rmtree(folder, ignore_errors=True)
+            store.mark_trained(labelled.keys, None)
             restore_aliases(config, aliases)
             dvc.run("checkout", "--force", "--quiet", check=False)  # outputs as dvc.lock says
-            print(f"retrain failed: {data}, its .dvc file, dvc.lock and the aliases are restored")
+            print(
+                f"retrain failed: {folder} and its .dvc file, dvc.lock, the labels and the "
+                "aliases are as they were"
+            )
             raise
     if not decision.passed:
         status = "rejected"
@@ -196,7 +173,7 @@ def execute(
     return {
         "status": status,
         "detail": decision.reason,
-        "data": {"path": str(data), "rows_before": rows_before, "rows_added": len(rows)},
+        "data": {"raw": config.data.path, "batch": str(batch), "rows_added": len(labelled.rows)},
         "challenger": version.version,
     }
 
@@ -220,12 +197,12 @@ def document(
     }
 
 
-def gather(config: Config) -> tuple[Evidence, pd.DataFrame, list[tuple[str, int]]]:
+def gather(config: Config) -> tuple[Evidence, Labelled]:
     """Read every fact `decide` needs, and the rows a retrain would add."""
     report = read_json(paths.MONITORING_LATEST) if paths.MONITORING_LATEST.is_file() else None
-    rows, keys = new_labelled(config)
-    facts = {**monitoring_facts(report), **registry_facts(config), "new_labels": len(rows)}
-    return Evidence(**facts), rows, keys
+    labelled = untrained(config)
+    facts = {**monitoring_facts(report), **registry_facts(config), "new_labels": len(labelled.rows)}
+    return Evidence(**facts), labelled
 
 
 def check_rows(rows: pd.DataFrame, data: DataConfig) -> None:
@@ -253,12 +230,16 @@ def report_outcome(request: dict[str, Any], *, write: bool) -> None:
         print(json.dumps(request, indent=2))
 
 
+def stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
 def run(config: Config, release: Release, *, dry_run: bool = False) -> str:
     """Decide and, unless ``dry_run`` or blocked, retrain; return the outcome's status."""
-    started = datetime.now(UTC).isoformat(timespec="seconds")
+    started = datetime.now(UTC)
     stale_after = timedelta(hours=config.retrain.stale_lock_hours)
     if dry_run:
-        evidence, _, _ = gather(config)
+        evidence, _ = gather(config)
         decision = decide(evidence, config.retrain)
         holder = lock.active_holder(LOCK, stale_after=stale_after)
         if holder is not None and decision.triggers:
@@ -266,8 +247,8 @@ def run(config: Config, release: Release, *, dry_run: bool = False) -> str:
             decision = Decision(decision.triggers, blocked)
         detail = "would retrain" if decision.retrain else "would not retrain"
         outcome = {"status": "dry_run", "detail": f"{detail}; nothing was changed"}
-        report_outcome(document(evidence, decision, outcome, started=started, dry_run=True),
-                       write=False)  # fmt: skip
+        request = document(evidence, decision, outcome, started=stamp(started), dry_run=True)
+        report_outcome(request, write=False)
         return "dry_run"
     try:
         with lock.exclusive(LOCK, stale_after=stale_after):
@@ -277,26 +258,26 @@ def run(config: Config, release: Release, *, dry_run: bool = False) -> str:
         return "blocked"
 
 
-def _run_locked(config: Config, release: Release, started: str) -> str:
-    evidence, rows, keys = gather(config)
+def _run_locked(config: Config, release: Release, started: datetime) -> str:
+    evidence, labelled = gather(config)
     decision = decide(evidence, config.retrain)
+
+    def finish(outcome: dict[str, Any]) -> None:
+        request = document(evidence, decision, outcome, started=stamp(started), dry_run=False)
+        report_outcome(request, write=True)
+
     if not decision.retrain:
         status = "blocked" if decision.blocked_by else "not_needed"
         detail = "" if decision.triggers else "no drift, no performance drop, champion young"
-        if not decision.triggers and evidence.report_predates_newest_version:
-            detail = "the latest monitoring report predates the newest model: run `monitor` again"
-        request = document(evidence, decision, {"status": status, "detail": detail},
-                           started=started, dry_run=False)  # fmt: skip
-        report_outcome(request, write=True)
+        if not decision.triggers and evidence.stale_report is not None:
+            detail = evidence.stale_report
+        finish({"status": status, "detail": detail})
         return status
     try:
-        check_rows(rows, config.data)
-        outcome = execute(config, rows, keys, release)
+        check_rows(labelled.rows, config.data)
+        outcome = execute(config, labelled, release, started=started)
     except Exception as error:
-        failed = {"status": "failed", "detail": str(error).splitlines()[0][:500]}
-        report_outcome(document(evidence, decision, failed, started=started, dry_run=False),
-                       write=True)  # fmt: skip
+        finish({"status": "failed", "detail": str(error).splitlines()[0][:500]})
         raise
-    report_outcome(document(evidence, decision, outcome, started=started, dry_run=False),
-                   write=True)  # fmt: skip
+    finish(outcome)
     return str(outcome["status"])

@@ -109,7 +109,7 @@ def test_missing_required_field_unknown_top_level_key_and_broken_json(
     assert post(app, record, extra=1).json()["detail"][0]["rule"] == "unknown_field"
     assert post(app).json()["detail"][0]["rule"] == "min_records"
     broken = app.post("/predict", content=b"{", headers={"content-type": "application/json"})
-    assert (broken.status_code, broken.json()["detail"][0]["rule"]) == (422, "json")
+    assert (broken.status_code, broken.json()["detail"][0]["rule"]) == (400, "json")
 
 
 def test_too_many_records_and_too_large_body_are_413(
@@ -128,7 +128,7 @@ def test_health_ready_model_metrics_and_docs(client: Client, record: dict[str, A
     app = client()
     post(app, record)
     post(app, {**record, "shop": "nope"})
-    assert app.get("/health").json() == {"status": "ok"}
+    assert app.get("/health").json() == {"status": "ok", "problems": []}
     assert app.get("/ready").status_code == 200
     model = app.get("/model").json()
     assert model["champion"]["version"] == "1" and model["champion"]["lineage"]
@@ -297,6 +297,7 @@ def test_a_failing_champion_is_a_logged_500_naming_the_request(
     assert response.status_code == 500
     assert response.json()["request_id"] == "r1"
     assert response.json()["detail"][0]["rule"] == "model_error"
+    assert "Traceback" not in response.text and "challenger is broken" not in response.text
     assert 'status="500"' in app.get("/metrics").text
     app.__exit__(None, None, None)
     [health] = service_health(read_requests(tmp_path / "single.db"))

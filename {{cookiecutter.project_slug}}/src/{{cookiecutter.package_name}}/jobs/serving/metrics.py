@@ -2,13 +2,17 @@
 
 Labels stay low-cardinality: endpoint is the route template, never the raw path; model version
 and arm are a handful of values; a classifier's predictions are counted per class, a
-regressor's go to a histogram whose buckets span the target's configured range.
+regressor's go to a histogram whose buckets span the target's configured range. Every request
+is counted and timed by ``RequestMetrics``, a middleware around the whole app.
 """
 
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from ...io.prediction_log import PredictionLog
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 REQUEST_LABELS = ("endpoint", "status", "model_version", "arm")
@@ -29,37 +33,56 @@ class ServingMetrics:
         registry = self.registry
         self.requests = Counter("api_requests", "HTTP requests.", REQUEST_LABELS, registry=registry)
         self.latency = Histogram(
-            "api_request_duration_seconds", "Time to answer a request.", REQUEST_LABELS,
-            buckets=LATENCY_BUCKETS, registry=registry,
-        )  # fmt: skip
+            "api_request_duration_seconds",
+            "Time to answer a request.",
+            REQUEST_LABELS,
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.validation_errors = Counter(
-            "api_validation_errors", "Rejected request fields.", ("field", "rule"),
+            "api_validation_errors",
+            "Rejected request fields.",
+            ("field", "rule"),
             registry=registry,
-        )  # fmt: skip
+        )
         self.predicted_classes = Counter(
-            "api_predicted_class", "Predictions per class.", ("model_version", "arm", "label"),
+            "api_predicted_class",
+            "Predictions per class.",
+            ("model_version", "arm", "label"),
             registry=registry,
-        )  # fmt: skip
+        )
         self.predicted_values = Histogram(
-            "api_predicted_value", "Predicted values.", ("model_version", "arm"),
-            buckets=value_buckets(*target_range), registry=registry,
-        )  # fmt: skip
-        self.model_errors = Counter(
-            "api_model_errors", "Predictions that raised.", ("model_version", "arm"),
+            "api_predicted_value",
+            "Predicted values.",
+            ("model_version", "arm"),
+            buckets=value_buckets(*target_range),
             registry=registry,
-        )  # fmt: skip
+        )
+        self.model_errors = Counter(
+            "api_model_errors",
+            "Predictions that raised.",
+            ("model_version", "arm"),
+            registry=registry,
+        )
         self.canary_percent = Gauge(
             "api_canary_percent", "Share of traffic routed to the challenger.", registry=registry
         )
         self.canary_rollbacks = Counter(
-            "api_canary_rollbacks", "Automatic canary rollbacks (the reason is logged).",
+            "api_canary_rollbacks",
+            "Automatic canary rollbacks (the reason is logged).",
             registry=registry,
-        )  # fmt: skip
+        )
         self.shadow_dropped = Counter(
             "api_shadow_dropped", "Shadow jobs dropped (queue full).", registry=registry
         )
         self.log_dropped = Gauge(
-            "api_prediction_log_dropped", "Log entries dropped (queue full).", registry=registry
+            "api_prediction_log_dropped",
+            "Log entries (queue_full) or rows (write_failed: disk full, read-only) not logged.",
+            ("reason",),
+            registry=registry,
+        )
+        self.log_written = Gauge(
+            "api_prediction_log_written", "Rows written to the prediction log.", registry=registry
         )
         self.reloads = Counter(
             "api_model_reloads", "Model reloads by outcome.", ("outcome",), registry=registry
@@ -83,5 +106,48 @@ class ServingMetrics:
             for value in predictions:
                 histogram.observe(float(value))
 
+    def observe_log(self, log: PredictionLog) -> None:
+        """The log's own counts, as of now (it keeps them; the scrape copies them)."""
+        self.log_dropped.labels("queue_full").set(log.dropped)
+        self.log_dropped.labels("write_failed").set(log.failed)
+        self.log_written.set(log.written)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class RequestMetrics:
+    """Pure ASGI middleware: count and time every request by route, status, version and arm.
+
+    The version and arm are what the route put in the request's state (none for the others);
+    ``metrics`` gives the app's current metrics (they are replaced when the models load).
+    """
+
+    def __init__(self, app: Any, metrics: Callable[[], ServingMetrics]) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def observe(message: MutableMapping[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            state = scope.get("state") or {}
+            version, arm = state.get("model_version", ""), state.get("arm", "")
+            seconds = time.perf_counter() - started
+            self.metrics().observe_request(route, status, version, arm, seconds)

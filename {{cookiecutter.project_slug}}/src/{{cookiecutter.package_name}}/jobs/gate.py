@@ -1,0 +1,213 @@
+"""`gate`: challenger against champion on the same held-out rows; promote in auto mode.
+
+Scoring is `core/measure.py`, the rules are `core/gate.py`, the card is `core/card.py`; this
+job loads the two registered models, applies the rules to every held-out set (the test split,
+plus recent labelled production rows when there are enough), records the decision and moves
+the aliases. Exit code 3 (`GATE_EXIT_REJECTED`) tells CI that the challenger was rejected.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from ..core import card
+from ..core.config import Config
+from ..core.errors import ProjectError
+from ..core.gate import Decision, combine, decide, paired_bootstrap
+from ..core.measure import measure, single_row_p95_ms
+from ..core.metrics import METRICS, finite_or_none
+from ..core.timestamps import now
+from ..io import paths
+from ..io.files import atomic_path, read_table, write_json
+from ..io.labelled import untrained
+from ..io.registry import (
+    CHALLENGER,
+    CHAMPION,
+    STAGING,
+    Registry,
+    Version,
+    input_schema,
+    load_model,
+    reachable,
+)
+
+GATE_EXIT_REJECTED = 3
+
+
+def holdout_sets(config: Config) -> dict[str, pd.DataFrame]:
+    """The test split, plus the recent window when production has enough labelled rows.
+
+    The recent window is the labelled production rows (prediction log joined with feedback)
+    that neither model trained on: `retrain` marks the rows it adds to the training data.
+    """
+    sets = {"test": read_table(paths.TEST)}
+    window = config.release.recent_window
+    if window.enabled:
+        recent = untrained(config).rows
+        if len(recent) >= window.min_rows:
+            sets["recent"] = recent
+            print(f"gate: also on the recent window, {len(recent)} labelled production rows")
+        else:
+            print(
+                f"gate: test split only: {len(recent)} labelled production rows not trained on, "
+                f"fewer than release.recent_window.min_rows={window.min_rows}"
+            )
+    return sets
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A registered model under evaluation: the pipeline, its input schema and its latency."""
+
+    model: Pipeline
+    schema: tuple[str, ...]
+    p95_ms: float = 0.0
+
+
+def load_candidates(
+    config: Config, challenger: Version, champion: Version | None, features: pd.DataFrame
+) -> tuple[Candidate, Candidate | None]:
+    """Load both models and time them on the same rows, interleaved (same noise for both)."""
+    versions = [challenger] if champion is None else [challenger, champion]
+    models = [load_model(version.uri) for version in versions]
+    latencies = single_row_p95_ms(models, features, config.release.latency_rows)
+    loaded = [
+        Candidate(model, input_schema(version.uri), p95)
+        for version, model, p95 in zip(versions, models, latencies, strict=True)
+    ]
+    return loaded[0], loaded[1] if champion is not None else None
+
+
+def judge(
+    config: Config, frame: pd.DataFrame, challenger: Candidate, champion: Candidate | None
+) -> tuple[Decision, dict[str, Any]]:
+    """Score both candidates on one held-out set and apply every rule of conf/release."""
+    measured = measure(challenger.model, frame, config)
+    ours = measured.evaluation(challenger.p95_ms, challenger.schema)
+    theirs, interval = None, None
+    if champion is not None:
+        against = measure(champion.model, frame, config)
+        theirs = against.evaluation(champion.p95_ms, champion.schema)
+        if config.release.bootstrap_samples:
+            interval = paired_bootstrap(
+                METRICS[config.release.primary_metric],
+                measured.outcome,
+                against.outcome,
+                samples=config.release.bootstrap_samples,
+                confidence=config.release.confidence,
+                seed=config.seed,
+            )
+    evidence = {
+        "rows": len(frame),
+        "challenger": finite_or_none(ours.metrics),
+        "champion": finite_or_none(theirs.metrics) if theirs else None,
+        "slices": finite_or_none(ours.slices),
+    }
+    return decide(ours, theirs, config.release, interval), evidence
+
+
+def evaluate_pair(
+    config: Config, challenger: Version, champion: Version | None
+) -> tuple[Decision, dict[str, Any]]:
+    """Score both models on the same rows of every held-out set; all sets must pass."""
+    sets = holdout_sets(config)
+    features = sets["test"][config.data.feature_columns]
+    ours, theirs = load_candidates(config, challenger, champion, features)
+    judged = {name: judge(config, frame, ours, theirs) for name, frame in sets.items()}
+    decision = combine({name: pair[0] for name, pair in judged.items()})
+    return decision, {name: pair[1] for name, pair in judged.items()}
+
+
+def write_card(
+    config: Config,
+    registry: Registry,
+    version: Version,
+    decision: Decision | None,
+    evidence: dict[str, Any],
+) -> Path:
+    """Render the model card to reports/ and log it next to the model in MLflow."""
+    test = evidence.get("test", {})
+    text = card.render(
+        project=config.mlflow.experiment_name,
+        description=f"Model `{registry.name}` of project {config.mlflow.experiment_name}",
+        name=registry.name,
+        version=version.version,
+        task=config.data.task,
+        target=config.data.target,
+        features=config.data.feature_columns,
+        metric=config.release.primary_metric,
+        metrics=test.get("challenger", {}),
+        slices=test.get("slices", {}),
+        decision=decision.as_dict() if decision else None,
+        lineage={**version.tags, "run_id": version.run_id},
+        aliases=list(registry.version(version.version).aliases),
+    )
+    with atomic_path(paths.MODEL_CARD) as temporary:
+        temporary.write_text(text)
+    registry.client.log_text(version.run_id, text, f"model_card/version-{version.version}.md")
+    return paths.MODEL_CARD
+
+
+def gate(config: Config, *, hold: bool = False) -> Decision:
+    """Compare challenger and champion; record the decision; promote in auto mode.
+
+    ``hold`` never promotes, whatever the mode: a passing challenger gets ``staging`` and waits
+    for `promote` (a CD pipeline with an approval step uses it).
+    """
+    mode = "manual" if hold else config.release.mode
+    with reachable(config.mlflow):
+        registry = Registry(config.mlflow)
+        challenger = registry.by_alias(CHALLENGER)
+        if challenger is None:
+            raise ProjectError(
+                f"no '{CHALLENGER}' version of {registry.name}: run `register` first."
+            )
+        champion = registry.by_alias(CHAMPION)
+        if champion is not None and champion.version == challenger.version:
+            raise ProjectError(
+                f"version {challenger.version} is already the champion: nothing to gate."
+            )
+        decision, evidence = evaluate_pair(config, challenger, champion)
+        report = {
+            "model": registry.name,
+            "challenger": challenger.version,
+            "champion": champion.version if champion else None,
+            "mode": mode,
+            "decided_at": now(),
+            **finite_or_none(decision.as_dict()),
+            "holdouts": evidence,
+        }
+        write_json(report, paths.GATE_DECISION)
+        registry.tag(
+            challenger,
+            {
+                "gate.passed": str(decision.passed).lower(),
+                "gate.reason": decision.reason[:5000],
+                "gate.champion": report["champion"] or "none",
+                "gate.decided_at": report["decided_at"],
+                "release.status": "passed" if decision.passed else "rejected",
+            },
+        )
+        registry.audit(
+            challenger, "gate", decision.reason, passed=decision.passed, champion=report["champion"]
+        )
+        if decision.passed:
+            with registry.moving_aliases():
+                registry.point(STAGING, challenger)
+                if mode == "auto":
+                    registry.promote(
+                        registry.version(challenger.version), "gate passed (release mode auto)"
+                    )
+                else:
+                    registry.tag(challenger, {"release.status": "awaiting_approval"})
+        write_card(config, registry, challenger, decision, evidence)
+    print(f"gate for version {challenger.version}: {decision.reason}")
+    if decision.passed and mode == "manual":
+        print(
+            f"awaiting approval: promote with `promote --version {challenger.version} --approve "
+            '--reason "..."`'
+        )
+    return decision

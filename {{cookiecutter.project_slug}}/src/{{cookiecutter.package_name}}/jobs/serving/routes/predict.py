@@ -1,0 +1,101 @@
+"""POST /predict: the hot path.
+
+A request does as little as it can: the body is read within a size limit and parsed straight
+into the generated request model (pydantic, in Rust), records are scored without a DataFrame,
+and the log and the shadow challenger get a queue entry each. Every refusal names the field
+and the rule, and is logged under the request id.
+"""
+
+import logging
+import re
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from ....core.predictor import Scores
+from ....core.request_schema import Problem
+from ....core.routing import CHAMPION
+from ....core.served import UNROUTED
+from ..contract import PredictResponse, errors, problem_response
+from ..deployment import Served
+from ..lifecycle import NOT_READY, Server
+from ..recorder import MODEL_ERROR
+from ..request_ids import request_id as request_id_of
+from .bodies import RejectedBodyError, read_body, refusals
+
+logger = logging.getLogger(__name__)
+INDEX = re.compile(r"\[\d+\]")
+
+
+def field_label(problem: Problem) -> str:
+    """The field as a metric label: a schema column's name, never a client's unknown key or a
+    record index (either would make one time series per distinct request)."""
+    if problem.rule == "unknown_field":
+        return "(unknown)"
+    return INDEX.sub("", problem.field).split(".")[-1]
+
+
+def answer(request_id: str, served: Served, arm: str, scores: Scores) -> dict[str, Any]:
+    """The body of a prediction, as plain data (no response model on the hot path)."""
+    classes = served.predictor.classes
+    if scores.probabilities is not None and classes is not None:
+        rows = scores.probabilities.tolist()
+        predictions = [
+            {"prediction": p, "probabilities": dict(zip(classes, row, strict=True))}
+            for p, row in zip(scores.predictions, rows, strict=True)
+        ]
+    else:
+        predictions = [{"prediction": p} for p in scores.predictions]
+    model = {"name": served.name, "version": served.version}
+    return {"request_id": request_id, "model": model, "arm": arm, "predictions": predictions}
+
+
+def add_prediction_route(app: FastAPI, server: Server) -> None:
+    settings = server.settings
+
+    @app.post(
+        "/predict",
+        responses={200: {"model": PredictResponse}, **errors(400, 413, 422, 500, 503)},
+    )
+    async def predict(request: Request) -> Response:
+        """Predict for one or more records; the answer names the model version and the arm."""
+        started = time.perf_counter()
+        request_id = request_id_of(request)
+        deployment, live = server.deployment, server.live
+        if deployment is None or live is None:
+            return problem_response(503, request_id, [NOT_READY])
+        champion = deployment.champion.version
+
+        def refuse(status: int, found: list[Problem], arm: str = UNROUTED) -> Response:
+            seconds = time.perf_counter() - started
+            live.recorder.failed(request_id, champion, arm, status, found[0].rule, seconds=seconds)
+            return problem_response(status, request_id, found)
+
+        try:
+            body = await read_body(request, settings.max_body_bytes)
+            with refusals():
+                payload = deployment.request.model_validate_json(body)
+        except RejectedBodyError as rejected:
+            for item in rejected.found:
+                server.metrics.validation_errors.labels(field_label(item), item.rule).inc()
+            return refuse(rejected.status, rejected.found)
+        records = [record.model_dump() for record in payload.records]
+        arm = server.router.route(payload.entity_id or request_id)
+        try:
+            served, arm, scores, seconds = live.rollout.score(request_id, deployment, arm, records)
+            # Rendered here: a non-finite score is a ValueError (strict JSON), not a NaN.
+            response = JSONResponse(answer(request_id, served, arm, scores))
+        except ValueError as error:  # valid by the schema, yet the model cannot score it
+            detail = f"the model cannot score these records: {str(error)[:200]}"
+            return refuse(422, [Problem("records", "model_input", detail)], CHAMPION)
+        except Exception:  # the champion failed: a logged 500 that names the request
+            logger.exception("champion %s failed on request %s", champion, request_id)
+            request.state.model_version, request.state.arm = champion, CHAMPION
+            detail = "the model failed on these records; the error is in the server log"
+            return refuse(500, [Problem("records", MODEL_ERROR, detail)], CHAMPION)
+        request.state.model_version, request.state.arm = served.version, arm
+        live.recorder.answered(request_id, served, arm, records, scores=scores, seconds=seconds)
+        live.rollout.shadow_copy(request_id, deployment, records)
+        return response
