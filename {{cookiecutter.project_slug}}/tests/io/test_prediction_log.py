@@ -103,8 +103,14 @@ def test_read_window_expands_features_and_probabilities_and_filters(tmp_path: Pa
 
 def test_read_requests_has_one_row_per_request_and_arm_answered_or_failed(tmp_path: Path) -> None:
     log = open_log(tmp_path / "log.db")
-    two_records = Entry(**{**vars(entry("r1")), "records": [{}, {}], "predictions": ["a", "b"],
-                           "probabilities": [[1.0, 0.0], [0.0, 1.0]]})  # fmt: skip
+    two_records = Entry(
+        **{
+            **vars(entry("r1")),
+            "records": [{}, {}],
+            "predictions": ["a", "b"],
+            "probabilities": [[1.0, 0.0], [0.0, 1.0]],
+        }
+    )
     log.log(two_records)
     log.log(entry("r1", arm="shadow"))
     log.log(Failure("r2", datetime.now(UTC), "1", "unrouted", 422, "categories", 0.1))

@@ -74,13 +74,22 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 CREATE INDEX IF NOT EXISTS failures_timestamp ON failures (timestamp);
 """
+# A batch goes in as one JSON array of rows, in one statement per table: `executemany` would
+# take the GIL back after every row and, under load, wait for it each time (the writer then
+# lags the requests, and a crash loses several times more).
 INSERT = (
     "INSERT INTO predictions (request_id, record, timestamp, model_name, model_version, arm, "
-    "features, prediction, probabilities, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "features, prediction, probabilities, latency_ms) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
+    "json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), "
+    "json_extract(value, '$[8]'), json_extract(value, '$[9]') FROM json_each(?)"
 )
 INSERT_FAILURE = (
-    "INSERT INTO failures (request_id, timestamp, model_version, arm, status, reason, latency_ms)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO failures (request_id, timestamp, model_version, arm, status, reason, latency_ms) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
+    "json_extract(value, '$[5]'), json_extract(value, '$[6]') FROM json_each(?)"
 )
 # Retention, per table: rows older than a timestamp, then rows beyond the newest N.
 PRUNE = (
@@ -277,8 +286,8 @@ class PredictionLog:
         count = len(values) + len(failures)
         try:
             with self._connection:
-                self._connection.executemany(INSERT, values)
-                self._connection.executemany(INSERT_FAILURE, failures)
+                self._connection.execute(INSERT, (json.dumps(values),))
+                self._connection.execute(INSERT_FAILURE, (json.dumps(failures),))
             self.written += count
             self.error = None
         except (sqlite3.Error, TypeError, ValueError) as error:

@@ -206,8 +206,9 @@ def test_reload_switches_versions_with_no_failed_request(
     tmp_path: Path, bundles: dict[str, Bundle], record: dict[str, Any]
 ) -> None:
     sources = {"live": bundles["champion"]}
-    settings = ServeConfig(mode="single", champion="live",
-                           log=PredictionLogConfig(path=str(tmp_path / "log.db")))  # fmt: skip
+    settings = ServeConfig(
+        mode="single", champion="live", log=PredictionLogConfig(path=str(tmp_path / "log.db"))
+    )
     with TestClient(create_app(settings, lambda source: sources[source])) as app:
         seen: list[tuple[int, str]] = []
         stop = threading.Event()
@@ -224,8 +225,10 @@ def test_reload_switches_versions_with_no_failed_request(
         after = post(app, record).json()["model"]["version"]
         stop.set()
         worker.join()
-    assert reloaded == {"before": {"champion": "1", "challenger": None},
-                        "after": {"champion": "2", "challenger": None}}  # fmt: skip
+    assert reloaded == {
+        "before": {"champion": "1", "challenger": None},
+        "after": {"champion": "2", "challenger": None},
+    }
     assert after == "2"
     assert {status for status, _ in seen} == {200}
 
@@ -234,8 +237,9 @@ def test_reload_updates_the_request_schema_in_openapi(
     tmp_path: Path, bundles: dict[str, Bundle]
 ) -> None:
     sources = {"live": bundles["champion"]}
-    settings = ServeConfig(mode="single", champion="live",
-                           log=PredictionLogConfig(path=str(tmp_path / "log.db")))  # fmt: skip
+    settings = ServeConfig(
+        mode="single", champion="live", log=PredictionLogConfig(path=str(tmp_path / "log.db"))
+    )
     with TestClient(create_app(settings, lambda source: sources[source])) as app:
 
         def fields() -> set[str]:
@@ -267,8 +271,19 @@ def test_every_served_prediction_is_logged(
     app.__exit__(None, None, None)
     logged = read_window(tmp_path / "single.db")
     assert len(logged) == 40
-    assert {"shop", "size", "amount", "prediction", "proba_a", "proba_b", "request_id",
-            "timestamp", "model_version", "arm", "latency_ms"} <= set(logged.columns)  # fmt: skip
+    assert {
+        "shop",
+        "size",
+        "amount",
+        "prediction",
+        "proba_a",
+        "proba_b",
+        "request_id",
+        "timestamp",
+        "model_version",
+        "arm",
+        "latency_ms",
+    } <= set(logged.columns)
 
 
 def test_failures_are_logged_per_arm_so_health_has_error_rates(
@@ -307,8 +322,9 @@ def test_a_failing_champion_is_a_logged_500_naming_the_request(
 def test_a_regressor_answers_without_probabilities(
     tmp_path: Path, bundles: dict[str, Bundle], record: dict[str, Any]
 ) -> None:
-    settings = ServeConfig(mode="single", champion="regression",
-                           log=PredictionLogConfig(path=str(tmp_path / "log.db")))  # fmt: skip
+    settings = ServeConfig(
+        mode="single", champion="regression", log=PredictionLogConfig(path=str(tmp_path / "log.db"))
+    )
     with TestClient(create_app(settings, lambda source: bundles[source])) as app:
         record = {"label": "a", "shop": "shop1", "size": 2.0}
         [prediction] = post(app, record).json()["predictions"]
@@ -319,10 +335,14 @@ def test_a_regressor_answers_without_probabilities(
 # Schema-driven fuzzing: values drawn from the OpenAPI types, plus hostile ones (NaN and
 # infinity cannot be sent as JSON by this client; they have their own tests above).
 ANYTHING = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=20), st.lists(st.integers(), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers()),
-)  # fmt: skip
+)
 
 
 def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -343,11 +363,13 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory, bundles: dict[str, Bundle]
-             ) -> Iterator[TestClient]:  # fmt: skip
+def fuzz_app(
+    tmp_path_factory: pytest.TempPathFactory, bundles: dict[str, Bundle]
+) -> Iterator[TestClient]:
     path = tmp_path_factory.mktemp("fuzz") / "log.db"
-    settings = ServeConfig(mode="single", champion="champion",
-                           log=PredictionLogConfig(path=str(path)))  # fmt: skip
+    settings = ServeConfig(
+        mode="single", champion="champion", log=PredictionLogConfig(path=str(path))
+    )
     with TestClient(
         create_app(settings, lambda s: bundles[s]), raise_server_exceptions=False
     ) as app:
