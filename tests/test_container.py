@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from helpers import render, run
 
@@ -42,3 +43,13 @@ def test_image_runs_the_api_or_batch_scoring_as_a_non_root_user(project: Path) -
         assert "HEALTHCHECK NONE" in dockerfile and '"predict"' in dockerfile
     ignored = (project / ".dockerignore").read_text().split()
     assert ignored[ignored.index("*") + 1 :].count("!build/model/") == 1
+
+
+def test_the_model_container_has_a_read_only_root_filesystem(project: Path) -> None:
+    """Only its data volume and /tmp are writable: nothing else in the image can be changed."""
+    services = yaml.safe_load((project / "docker-compose.yml").read_text())["services"]
+    model_services = [services[name] for name in ("api", "predict") if name in services]
+    assert model_services
+    for service in model_services:
+        assert service["read_only"] is True
+        assert service["tmpfs"] == ["/tmp"]
