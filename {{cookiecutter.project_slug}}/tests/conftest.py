@@ -3,7 +3,7 @@ root and its composed config, a toy prediction log, monitoring windows and in-me
 
 import copy
 import shutil
-import time
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -376,18 +376,47 @@ def fit(data: DataConfig, frame: pd.DataFrame, estimator: Any) -> Pipeline:
     return pipeline.fit(frame[data.feature_columns], frame[data.target])
 
 
-class Broken(ClassifierMixin, BaseEstimator):
-    """A fitted-looking classifier that fails (``fail=True``) or is slow (``delay`` seconds)."""
+class Hold:
+    """Holds a ``held`` challenger inside ``predict_proba`` until ``release`` is set.
 
-    def __init__(self, delay: float = 0.0, fail: bool = True) -> None:
-        self.delay, self.fail = delay, fail
+    Tests see causally, not by timing, that a caller was answered while the model was still
+    busy: ``finished`` is only set once the model was released.
+    """
+
+    started = threading.Event()
+    release = threading.Event()
+    finished = threading.Event()
+
+    @classmethod
+    def close(cls) -> None:
+        """From now on a held model waits for ``release``; nothing has started or finished."""
+        for event in (cls.release, cls.started, cls.finished):
+            event.clear()
+
+
+@pytest.fixture
+def hold() -> Iterator[type[Hold]]:
+    """The ``Hold`` of the ``held`` challenger, open until a test closes it; open at the end."""
+    Hold.release.set()
+    yield Hold
+    Hold.release.set()
+
+
+class Broken(ClassifierMixin, BaseEstimator):
+    """A fitted-looking classifier that fails (``fail=True``) or is held (see ``Hold``)."""
+
+    def __init__(self, held: bool = False, fail: bool = True) -> None:
+        self.held, self.fail = held, fail
 
     def fit(self, features: Any, target: Any) -> "Broken":
         self.classes_ = np.unique(target)
         return self
 
     def predict_proba(self, features: Any) -> np.ndarray:
-        time.sleep(self.delay)
+        if self.held:
+            Hold.started.set()
+            Hold.release.wait(timeout=30)
+            Hold.finished.set()
         if self.fail:
             raise RuntimeError("challenger is broken")
         return np.full((len(features), len(self.classes_)), 1 / len(self.classes_))
@@ -404,7 +433,7 @@ def bundles() -> dict[str, Bundle]:
         "champion": Bundle(fit(data, frame, LogisticRegression()), metadata(data, "1")),
         "challenger": Bundle(fit(data, frame, LogisticRegression(C=0.01)), metadata(data, "2")),
         "broken": Bundle(fit(data, frame, Broken()), metadata(data, "3")),
-        "slow": Bundle(fit(data, frame, Broken(delay=0.3, fail=False)), metadata(data, "4")),
+        "held": Bundle(fit(data, frame, Broken(held=True, fail=False)), metadata(data, "4")),
         "regression": Bundle(
             fit(serving_data("regression"), frame, Ridge()),
             metadata(serving_data("regression"), "5"),
