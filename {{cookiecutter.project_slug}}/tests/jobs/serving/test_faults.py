@@ -213,13 +213,19 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Serve]]:
             server.kill()
 
 
+def under_load(server: Serve, record: dict[str, Any]) -> Load:
+    """A bounded load on ``server``, returned once ``SIGNAL_AFTER`` requests were answered."""
+    load = Load(server.port, record, TOTAL, CONNECTIONS)
+    load.start()
+    load.wait_for(SIGNAL_AFTER)
+    return load
+
+
 def test_sigterm_under_load_drains_every_answered_request_into_the_log(
     start: Callable[..., Serve], champion: Path, record: dict[str, Any]
 ) -> None:
     server = start(champion)
-    load = Load(server.port, record, TOTAL, CONNECTIONS)
-    load.start()
-    load.wait_for(SIGNAL_AFTER)
+    load = under_load(server, record)
     server.terminate()
     load.join()
     rows = logged(server.log)
@@ -235,9 +241,7 @@ def test_sigkill_under_load_loses_at_most_the_last_flush_and_the_log_stays_consi
     start: Callable[..., Serve], champion: Path, record: dict[str, Any]
 ) -> None:
     server = start(champion)
-    load = Load(server.port, record, TOTAL, CONNECTIONS)
-    load.start()
-    load.wait_for(SIGNAL_AFTER)
+    load = under_load(server, record)
     killed_at = time.monotonic()
     server.kill()
     load.join()
