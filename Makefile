@@ -12,7 +12,7 @@ RUN := $(UV) run --locked
 # The template's own Python; the generated project is linted by the tests, with its own config.
 LINTED := hooks tests scripts benchmarks
 
-.PHONY: help demo test test-fast lint docs pin bench clean
+.PHONY: help demo test test-fast lint docs pin params bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,9 @@ docs: $(VENV)/.synced ## Build the documentation site into site/ (strict)
 
 pin: $(VENV)/.synced ## Re-resolve the generated project's pinned versions (needs PyPI)
 	$(RUN) python scripts/pin_generated_deps.py
+
+params: $(VENV)/.synced ## Rebuild the template's params.yaml from conf/ (after any conf/ change)
+	$(RUN) python scripts/make_params.py
 
 bench: $(VENV)/.synced ## Benchmarks: time to first model, no-op repro, pipeline overhead
 	$(RUN) python -m benchmarks.pipeline_benchmark

@@ -32,6 +32,9 @@ class ColumnSpec(StrictModel):
     min: float | None = None
     max: float | None = None
     max_missing: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Personal data (e-mail, phone, name, ...): never stored raw in the prediction log or the
+    # feedback store, and not a model input unless explicitly allowed.
+    pii: bool = False
 
     @model_validator(mode="after")
     def _rules_fit_type(self) -> Self:
@@ -59,6 +62,9 @@ class DataConfig(StrictModel):
     group_column: str | None = None
     time_column: str | None = None
     slice_columns: list[str] = []
+    # Sensitive attributes (e.g. sex): fairness is measured and gated across their groups;
+    # they need not be model inputs.
+    sensitive_columns: list[str] = []
     allow_extra_columns: bool = False
 
     @model_validator(mode="before")
@@ -73,7 +79,11 @@ class DataConfig(StrictModel):
 
     @model_validator(mode="after")
     def _named_columns_exist(self) -> Self:
-        named = {"target": [self.target], "slice_columns": self.slice_columns}
+        named = {
+            "target": [self.target],
+            "slice_columns": self.slice_columns,
+            "sensitive_columns": self.sensitive_columns,
+        }
         named["group_column"] = [self.group_column] if self.group_column else []
         named["time_column"] = [self.time_column] if self.time_column else []
         for key, columns in named.items():
@@ -94,6 +104,11 @@ class DataConfig(StrictModel):
             for name, spec in self.columns.items()
             if spec.feature and name != self.target and spec.type != "datetime"
         ]
+
+    @property
+    def pii_columns(self) -> list[str]:
+        """Columns marked ``pii: true``: kept out of stored logs (dropped or keyed-hashed)."""
+        return [name for name, spec in self.columns.items() if spec.pii]
 
     def columns_of_type(self, kind: str) -> list[str]:
         return [name for name in self.feature_columns if self.columns[name].type == kind]
