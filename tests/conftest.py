@@ -1,8 +1,18 @@
-"""Fixtures: rendered projects (cheap) and set-up generated projects (one venv each, e2e)."""
+"""Fixtures: rendered projects (cheap) and set-up generated projects (e2e).
+
+Setting a project up (its locked environment, ~1.2 GB) is the slowest step of the suite, and
+most end-to-end files want the same one. So each distinct option set is rendered and set up
+once per test run, shared by the xdist workers through a file lock, and every test module
+gets its own copy of it (the environment hard-linked, the rest copied) on which the real
+`make setup` then runs in seconds. Each module still owns its project: tests change it freely.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,15 +38,61 @@ def uv_env() -> dict[str, str]:
     return env
 
 
+def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this run sees (the session's own, without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def set_up_base(root: Path, env: dict[str, str], extras: str, options: dict[str, str]) -> Path:
+    """The project rendered with ``options`` and set up with ``extras``, built once per run.
+
+    The environment is created relocatable (its scripts find their interpreter relative to
+    themselves), so a copy of the project runs its own copy of it, not this one's.
+    """
+    key = "-".join([extras or "base", *(f"{k}={v}" for k, v in sorted(options.items()))])
+    folder = root / "set-up" / re.sub(r"[^\w=.-]+", "_", key)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder; the other workers wait, then reuse
+        ready = folder / "ready"
+        if ready.is_file():
+            return Path(ready.read_text())
+        shutil.rmtree(folder / "render", ignore_errors=True)  # a build that failed before
+        project = render(folder / "render", **options)
+        run(["uv", "venv", "--quiet", "--relocatable", ".venv"], project, env=env)
+        run(["make", "setup", f"EXTRAS={extras}"], project, env=env)
+        ready.write_text(str(project))
+        return project
+
+
+def copy_project(base: Path, destination: Path) -> None:
+    """Copy a set-up project: its environment as hard links (installers and Python replace
+    files, never write into them), everything else as real copies."""
+    destination.mkdir(parents=True)
+    for entry in base.iterdir():
+        target = destination / entry.name
+        if entry.name == ".venv":
+            shutil.copytree(entry, target, symlinks=True, copy_function=os.link)
+        elif entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, target, symlinks=True)
+        else:
+            shutil.copy2(entry, target, follow_symlinks=False)
+
+
 @pytest.fixture(scope="session")
 def setup_project(
     tmp_path_factory: pytest.TempPathFactory, uv_env: dict[str, str]
 ) -> Callable[..., Path]:
-    """Render with options and run the generated `make setup` (with ``extras``, e.g. "team");
-    returns the project path."""
+    """A project rendered with ``options`` on which the generated `make setup` ran (with
+    ``extras``, e.g. "team"): a private copy of the run's shared set-up of those options."""
 
     def make(name: str, extras: str = "", **options: str) -> Path:
-        project = render(tmp_path_factory.mktemp(name), **options)
+        base = set_up_base(shared_root(tmp_path_factory), uv_env, extras, options)
+        project = tmp_path_factory.mktemp(name) / base.name
+        copy_project(base, project)
+        # The real target, on the copy: it installs the project from the copy's own src/
+        # and points the git hooks at the copy's environment.
         run(["make", "setup", f"EXTRAS={extras}"], project, env=uv_env)
         return project
 

@@ -373,6 +373,7 @@ PLUMBING = (
 )
 SECRET_NAMES = (
     "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_PASSWORD",
     "MLFLOW_TRACKING_URI",
     "REGISTRY_PASSWORD",
     "CI_REGISTRY_PASSWORD",
@@ -507,6 +508,30 @@ def test_no_secret_is_printed(variant: tuple[str, str, Path]) -> None:
             assert not SECRET_MACRO.search(line), (
                 f"{name}: Azure secret macro in a script (map it with env:): {line}"
             )
+
+
+def env_mappings(node: Any) -> Iterator[dict[Any, Any]]:
+    """Every `env:` mapping of a workflow, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "env" and isinstance(value, dict):
+                yield value
+            yield from env_mappings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from env_mappings(item)
+
+
+def test_mlflow_credentials_are_token_or_basic_auth(variant: tuple[str, str, Path]) -> None:
+    """Wherever a job gets the MLflow token it also gets the basic-auth login that the team
+    stack (deploy/team/) uses, so either kind of server works with the same workflow."""
+    found = 0
+    for name, workflow in variant_files(variant).items():
+        for env in env_mappings(workflow):
+            if "MLFLOW_TRACKING_TOKEN" in env:
+                found += 1
+                assert {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"} <= set(env), name
+    assert found or variant[0] == "gitlab"  # GitLab CI/CD variables reach every job as they are
 
 
 def test_makefile_never_prints_a_secret(variant: tuple[str, str, Path]) -> None:
@@ -654,6 +679,8 @@ def test_gitlab_cd_ct_rollback(docker: str, render_for: Callable[..., Path]) -> 
         assert ".no-cancel" in ([extends] if isinstance(extends, str) else extends), name
         assert job["resource_group"], name
     assert workflow[".no-cancel"]["interruptible"] is False
+    if docker == "yes":  # `make deploy` applies deploy/k8s/ with kubectl from the job's image
+        assert any("kubectl" in line for line in workflow[".docker"]["before_script"])
     # The approval: a blocking manual job in the protected production environment.
     gates = [
         name

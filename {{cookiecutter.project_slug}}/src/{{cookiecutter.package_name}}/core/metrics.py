@@ -14,7 +14,6 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from sklearn import metrics as skm
 
 from .task import Task
 
@@ -82,12 +81,21 @@ def f1_macro(outcome: Outcome) -> float:
     return float(np.mean(2 * hits[present] / (true_rows[present] + predicted_rows[present])))
 
 
+# scikit-learn is imported where a metric needs it, not with this module: config validation
+# imports the registry, and commands that compute no metric (register, promote, history) should
+# not pay scikit-learn's start-up (about a second) for it.
+
+
 def log_loss(outcome: Outcome) -> float:
+    from sklearn import metrics as skm
+
     return float(skm.log_loss(outcome.y_true, outcome.proba, labels=list(outcome.classes)))
 
 
 def roc_auc_ovr(outcome: Outcome) -> float:
     """One-vs-rest ROC AUC; NaN unless every class the model knows appears in the truth."""
+    from sklearn import metrics as skm
+
     classes, proba = list(outcome.classes), outcome.proba
     if proba is None or len(classes) < 2 or len(pd.unique(outcome.y_true)) != len(classes):
         return math.nan
@@ -110,6 +118,8 @@ def mae(outcome: Outcome) -> float:
 
 def r2(outcome: Outcome) -> float:
     """Coefficient of determination; NaN for fewer than two rows."""
+    from sklearn import metrics as skm
+
     if len(outcome.y_true) < 2:
         return math.nan
     return float(skm.r2_score(outcome.y_true.astype(float), outcome.y_pred.astype(float)))
