@@ -31,7 +31,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from test_e2e_loop import FEATURES, set_option
-from test_e2e_release import BETTER, FIRST, LATER, TrackingServer, aliases, train_with_c
+from test_e2e_release import (
+    BETTER,
+    FIRST,
+    LATER,
+    TrackingServer,
+    aliases,
+    released_on_a_server,
+    train_with_c,
+)
 from test_e2e_serving import Api
 
 from helpers import DEFAULT_PACKAGE, run
@@ -72,18 +80,11 @@ def released(
 ) -> Iterator[tuple[Path, dict[str, str], TrackingServer]]:
     """Champion v2 and previous v1 on a tracking server the tests stop and crash."""
     project = setup_project("faults")
-    server = TrackingServer(project / ".venv" / "bin" / "python", tmp_path_factory.mktemp("mlflow"))
-    server.start()
-    env = {**uv_env, "MLFLOW_TRACKING_URI": server.uri}
-    try:
-        for strength in (FIRST, BETTER):
-            train_with_c(project, env, strength)
-            run(["make", "release"], project, env=env)
+    folder = tmp_path_factory.mktemp("mlflow")
+    with released_on_a_server(project, uv_env, folder, (FIRST, BETTER)) as (_, env, server):
         found = aliases(project, env)
         assert (found["champion"], found["previous"]) == ("2", "1")
         yield project, env, server
-    finally:
-        server.stop()
 
 
 def test_rollback_with_the_server_stopped_fails_fast_and_moves_nothing(released) -> None:

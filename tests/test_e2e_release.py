@@ -12,6 +12,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -231,21 +232,32 @@ def test_manual_mode_waits_for_approval(released) -> None:
     assert "reviewed by ML lead" in cli(project, env, "history").stdout
 
 
+@contextmanager
+def released_on_a_server(
+    project: Path, uv_env: dict[str, str], folder: Path, strengths: tuple[float, ...]
+) -> Iterator[tuple[Path, dict[str, str], TrackingServer]]:
+    """``project`` on its own tracking server, with one model trained and released per
+    regularisation strength; the server is stopped on exit (tests may stop it before)."""
+    server = TrackingServer(project / ".venv" / "bin" / "python", folder)
+    server.start()
+    env = {**uv_env, "MLFLOW_TRACKING_URI": server.uri}
+    try:
+        for strength in strengths:
+            train_with_c(project, env, strength)
+            release(project, env)
+        yield project, env, server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="module")
 def server_project(
     setup_project, uv_env: dict[str, str], tmp_path_factory
 ) -> Iterator[tuple[Path, dict[str, str], TrackingServer]]:
     """A project whose last training run is on a tracking server that is about to go away."""
     project = setup_project("release-outage")
-    server = TrackingServer(project / ".venv" / "bin" / "python", tmp_path_factory.mktemp("mlflow"))
-    server.start()
-    env = {**uv_env, "MLFLOW_TRACKING_URI": server.uri}
-    try:
-        train_with_c(project, env, FIRST)
-        release(project, env)
-        yield project, env, server
-    finally:
-        server.stop()
+    with released_on_a_server(project, uv_env, tmp_path_factory.mktemp("mlflow"), (FIRST,)) as up:
+        yield up
 
 
 def test_server_stopped_before_registration_fails_clearly_and_leaves_no_live_alias(
