@@ -16,11 +16,15 @@ from helpers import CHOICES, DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, project_fi
 SNAPSHOT = Path(__file__).parent / "snapshots" / "default_files.txt"
 
 SERVING_MODULES = (
-    *("__init__", "app", "auth", "contract", "deployment", "lifecycle", "metrics", "recorder"),
-    *("request_ids", "rollout"),
-    *(f"routes/{name}" for name in ("__init__", "bodies", "feedback", "operations", "predict")),
+    *("__init__", "app", "auth", "contract", "deployment", "encoding", "lifecycle", "metrics"),
+    *("recorder", "request_ids", "rollout"),
+    *(f"routes/{name}" for name in ("__init__", "admin", "bodies", "feedback", "operations")),
+    "routes/predict",
 )
-SERVING_TESTS = ("test_api", "test_contract", "test_faults", "test_feedback_api")
+SERVING_TESTS = (
+    *("test_admin_api", "test_api", "test_compiled_api", "test_contract", "test_faults"),
+    *("test_feedback_api", "test_workers"),
+)
 GITHUB_WORKFLOWS = {f".github/workflows/{name}.yml" for name in ("ci", "cd", "ct", "rollback")}
 # The Kubernetes deployment of the API's image (tests/test_deploy.py checks its content).
 K8S_BASE = ("kustomization", "deployment", "service", "hpa", "pdb", "networkpolicy")

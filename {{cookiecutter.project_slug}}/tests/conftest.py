@@ -28,6 +28,7 @@ from {{ cookiecutter.package_name }}.core.config import (
     DriftConfig,
     FeaturesConfig,
 )
+from {{ cookiecutter.package_name }}.core.explanations import background_sample
 from {{ cookiecutter.package_name }}.core.features import build_preprocessor
 from {{ cookiecutter.package_name }}.core.task import Task
 from {{ cookiecutter.package_name }}.io import params, paths
@@ -371,7 +372,7 @@ def metadata(data: DataConfig, version: str) -> BundleMetadata:
 
 def fit(data: DataConfig, frame: pd.DataFrame, estimator: Any) -> Pipeline:
     pipeline = Pipeline(
-        [("preprocess", build_preprocessor(data, FeaturesConfig())), ("model", estimator)]
+        [("preprocess", build_preprocessor(data, FeaturesConfig(), seed=0)), ("model", estimator)]
     )
     return pipeline.fit(frame[data.feature_columns], frame[data.target])
 
@@ -427,17 +428,28 @@ class Broken(ClassifierMixin, BaseEstimator):
 
 @pytest.fixture(scope="session")
 def bundles() -> dict[str, Bundle]:
-    """Model sources by name: champion v1, challenger v2, a broken and a slow challenger."""
+    """Model sources by name: champion v1, challenger v2, a broken and a slow challenger.
+
+    The champion, the challenger and the regressor explain their predictions (they have
+    background rows, as a bundle with a reference has); "unexplained" is the champion without.
+    """
     data, frame = serving_data("classification"), serving_frame()
+    regression = serving_data("regression")
+    champion = fit(data, frame, LogisticRegression())
+    background = background_sample(frame, data.feature_columns)
     return {
-        "champion": Bundle(fit(data, frame, LogisticRegression()), metadata(data, "1")),
-        "challenger": Bundle(fit(data, frame, LogisticRegression(C=0.01)), metadata(data, "2")),
+        "champion": Bundle(champion, metadata(data, "1"), background),
+        "challenger": Bundle(
+            fit(data, frame, LogisticRegression(C=0.01)), metadata(data, "2"), background
+        ),
         "broken": Bundle(fit(data, frame, Broken()), metadata(data, "3")),
         "held": Bundle(fit(data, frame, Broken(held=True, fail=False)), metadata(data, "4")),
         "regression": Bundle(
-            fit(serving_data("regression"), frame, Ridge()),
-            metadata(serving_data("regression"), "5"),
+            fit(regression, frame, Ridge()),
+            metadata(regression, "5"),
+            background_sample(frame, regression.feature_columns),
         ),
+        "unexplained": Bundle(champion, metadata(data, "6")),
     }
 
 

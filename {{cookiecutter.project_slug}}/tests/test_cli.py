@@ -7,6 +7,7 @@ A test checks that every command of the app appears in one of the two tables bel
 
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.core.privacy import KEY_VARIABLE
 from {{ cookiecutter.package_name }}.io import params, paths
 from {{ cookiecutter.package_name }}.io.files import read_table, write_table
 
@@ -76,6 +78,10 @@ def write_bad_labels() -> None:
     pd.DataFrame({"request_id": ["r1"], "label": ["no such label"]}).to_csv("labels.csv")
 
 
+def unset_pii_key() -> None:
+    os.environ.pop(KEY_VARIABLE, None)  # erasure finds an entity by its keyed hash
+
+
 Prepare = Callable[[], None] | None
 ERRORS: list[tuple[str, Prepare, int, str]] = [
     ("params --check", drift_params, 2, "params.yaml does not match conf/ (differs at: seed)"),
@@ -83,8 +89,10 @@ ERRORS: list[tuple[str, Prepare, int, str]] = [
     ("split", None, 1, f"{paths.VALIDATED}: file not found."),
     ("train", None, 1, f"{paths.TRAIN}: file not found."),
     ("train no_such_group=x", None, 2, "cannot compose conf/"),
+    ("tune", None, 1, f"{paths.TRAIN} not found: run `dvc repro split` first."),
     ("evaluate", None, 1, f"{paths.TRAIN_RUN}: not found; run the stage that writes it first"),
     ("register", None, 1, f"{paths.TRAIN_RUN}: not found; run the stage that writes it first"),
+    ("release", None, 1, f"{paths.TRAIN_RUN}: not found; run the stage that writes it first"),
     ("gate", None, 1, "version of {model}: run `register` first."),
     ("promote --version 1 --reason ok", None, 1, "confirm with --approve."),
     ("promote --approve --reason ok", None, 1, "name the version to promote"),
@@ -95,11 +103,13 @@ ERRORS: list[tuple[str, Prepare, int, str]] = [
     ("serve serve=no_such_mode", None, 2, "cannot compose conf/"),
 {%- endif %}
     ("predict --input in.csv --output out.csv --model conf", None, 1, "conf is not a model bundle"),
+    ("predict --input in.csv --output out.csv --master local[2]", None, 1, "--master only applies"),
     ("data init no_such.csv --target x", None, 1, "no_such.csv: file not found."),
     ("data init data/raw/x.csv --target x --task ranking", None, 1, "--task must be"),
     ("monitor --current no_such.csv", None, 1, "no_such.csv: file not found."),
     ("feedback import labels.csv", write_bad_labels, 1, "nothing was imported"),
     ("feedback export-review --to review.json --format xml", None, 1, "--format must be"),
+    ("feedback forget --entity-id e1", unset_pii_key, 2, f"{KEY_VARIABLE} is not set"),
 ]
 
 

@@ -16,13 +16,19 @@ READS = {
     "validate": {paths.PRODUCTION_DIR},
     "split": {paths.VALIDATED},
     "train": {paths.TRAIN, paths.VALID},
-    "evaluate": {paths.MODEL, paths.TRAIN_RUN, paths.TEST, paths.REFERENCE},
+    "evaluate": {paths.MODEL, paths.TRAIN_RUN, paths.TRAIN, paths.TEST, paths.REFERENCE},
 }
 WRITES = {
     "validate": {paths.VALIDATED, paths.VALIDATION_REPORT},
     "split": {paths.TRAIN, paths.VALID, paths.TEST, paths.REFERENCE},
     "train": {paths.MODEL, paths.TRAIN_RUN, paths.TRAIN_METRICS},
-    "evaluate": {paths.SCORED_REFERENCE, paths.SLICES, paths.PLOTS_DIR, paths.METRICS},
+    "evaluate": {
+        paths.SCORED_REFERENCE,
+        paths.SLICES,
+        paths.FAIRNESS,
+        paths.PLOTS_DIR,
+        paths.METRICS,
+    },
 }
 
 

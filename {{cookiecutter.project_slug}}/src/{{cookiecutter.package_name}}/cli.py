@@ -5,10 +5,11 @@ commands are what `dvc.yaml` runs, so `dvc repro` and running a stage by hand do
 """
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
+from .core.config import Config
 from .core.errors import ProjectError
 from .io.params import load, load_params, write_params
 
@@ -20,7 +21,9 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Bring your own data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-feedback_app = typer.Typer(help="Ground truth: import labels, export the review queue.")
+feedback_app = typer.Typer(
+    help="Ground truth: import labels, export the review queue; forget an entity's data."
+)
 app.add_typer(feedback_app, name="feedback", no_args_is_help=True)
 
 Overrides = Annotated[
@@ -81,6 +84,19 @@ def train(
 
 
 @app.command()
+def tune(overrides: Overrides = None) -> None:
+    """Model selection: search conf/model/ and conf/tune/ spaces with Optuna; write the best back.
+
+    Each trial is an MLflow run under the study's run. The best configuration becomes
+    conf/model/tuned.yaml, selected in conf/config.yaml: `make pipeline` trains it. Run it on
+    several machines with one shared tune.storage (or OPTUNA_STORAGE) to share the study.
+    """
+    from .jobs import tune as tuning
+
+    tuning.run(load(overrides), overrides)
+
+
+@app.command()
 def evaluate() -> None:
     """Stage 4: metrics, slices and plots of the trained model on the test split."""
     from .jobs import evaluate as evaluation
@@ -96,20 +112,35 @@ def register() -> None:
     registering.register(load_params())
 
 
+Hold = Annotated[
+    bool, typer.Option(help="Never promote: a pass only sets 'staging' (CD with approval).")
+]
+
+
 @app.command()
-def gate(
-    hold: Annotated[
-        bool, typer.Option(help="Never promote: a pass only sets 'staging' (CD with approval).")
-    ] = False,
-) -> None:
+def gate(hold: Hold = False) -> None:
     """Gate challenger vs champion on the same held-out data; promote in auto mode.
 
     Exits 3 when the challenger is rejected, so `make release` and CI stop there.
     """
     from .jobs import gate as gating
 
-    decision = gating.gate(load_params(), hold=hold)
-    if not decision.passed:
+    if not gating.gate(load_params(), hold=hold).passed:
+        raise typer.Exit(gating.GATE_EXIT_REJECTED)
+
+
+@app.command()
+def release(hold: Hold = False) -> None:
+    """`register`, then `gate`, in one process: Python and MLflow start once (`make release`).
+
+    Exits 3 when the challenger is rejected, like `gate`.
+    """
+    from .jobs import gate as gating
+    from .jobs import register as registering
+
+    config = load_params()
+    registering.register(config)
+    if not gating.gate(config, hold=hold).passed:
         raise typer.Exit(gating.GATE_EXIT_REJECTED)
 
 
@@ -177,18 +208,32 @@ def serve(
     challenger: Annotated[str | None, typer.Option(help="Challenger source.")] = None,
     host: Annotated[str | None, typer.Option(help="Interface (default: conf/serve).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: conf/serve).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (one log, one set of metrics).")
+    ] = 1,
 ) -> None:
     """Serve predictions over HTTP (FastAPI + uvicorn); e.g. `serve serve=canary`."""
     from .jobs.serving import app as serving
 
     config = load(overrides)
-    serving.serve(config, champion=champion, challenger=challenger, host=host, port=port)
+    serving.serve(
+        config, champion=champion, challenger=challenger, host=host, port=port, workers=workers
+    )
 
 {% endif %}
 @app.command()
 def predict(
-    input_path: Annotated[Path, typer.Option("--input", help="CSV or Parquet file to score.")],
-    output: Annotated[Path, typer.Option(help="CSV or Parquet file to write.")],
+    input_path: Annotated[
+        str,
+        typer.Option(
+            "--input",
+            help="CSV or Parquet file to score (Spark: also a directory, s3a://... or a table).",
+        ),
+    ],
+    output: Annotated[
+        str,
+        typer.Option(help="CSV or Parquet file to write (Spark: a directory of partitions)."),
+    ],
     model: Annotated[
         str | None,
         typer.Option(help="models:/<name>@<alias> or a bundle dir (default: the champion)."),
@@ -197,15 +242,54 @@ def predict(
     probabilities: Annotated[
         bool, typer.Option(help="Write a classifier's proba_<class> columns.")
     ] = True,
+    explain: Annotated[
+        bool,
+        typer.Option(help="Write each row's base_value and contribution_<column> columns."),
+    ] = False,
+    engine: Annotated[
+        Literal["pandas", "spark"] | None,
+        typer.Option(help="pandas: in this process; spark: on a cluster (default: conf/predict)."),
+    ] = None,
+    master: Annotated[
+        str | None,
+        typer.Option(help="Spark master: local[*], spark://host:7077, ... (default: conf/predict)"),
+    ] = None,
 ) -> None:
-    """Score a file in chunks with the champion; invalid rows go to <output>.invalid.csv."""
+    """Score a file in chunks with the champion; invalid rows go to <output>.invalid.csv.
+
+    With --engine spark, on a Spark cluster: Parquet partitions <output>/outcome=scored and
+    <output>/outcome=invalid (with invalid_reason). Needs `make setup EXTRAS=spark`.
+    """
     from .io.bundle import load_bundle
     from .jobs import predict as batch
 
     config = load_params()
+    engine = engine or config.predict.engine
+    if engine != "spark" and master is not None:
+        raise ProjectError("--master only applies to --engine spark.")
+    if engine == "spark" and explain:
+        raise ProjectError("--explain is not available with --engine spark; use --engine pandas.")
     source = model or f"models:/{config.mlflow.registered_model_name}@champion"
-    bundle = load_bundle(source, config)
-    batch.run(bundle, input_path, output, chunk_rows=chunk_rows, probabilities=probabilities)
+    bundle = load_bundle(source, config, background=explain)
+    if engine == "spark":
+        batch.run_spark(
+            bundle,
+            input_path,
+            output,
+            config.predict.spark,
+            master=master,
+            chunk_rows=chunk_rows,
+            probabilities=probabilities,
+        )
+        return
+    batch.run(
+        bundle,
+        Path(input_path),
+        Path(output),
+        chunk_rows=chunk_rows,
+        probabilities=probabilities,
+        explain=explain,
+    )
 
 
 @data_app.command("init")
@@ -286,6 +370,22 @@ def feedback_export_review(
     jobs.export_review(load_params(), fmt, to)  # type: ignore[arg-type]
 
 
+@feedback_app.command("forget")
+def feedback_forget(
+    entity_id: Annotated[
+        str, typer.Option("--entity-id", help="The entity_id its requests were sent with.")
+    ],
+) -> None:
+    """Erase an entity's rows from the prediction log, the labels and the review exports.
+
+    Needs PII_HASH_KEY (the key its rows were stored with); the erasure is recorded, without
+    the id, in erasures.jsonl beside the prediction log.
+    """
+    from .jobs import feedback as jobs
+
+    jobs.forget(load_params(), entity_id)
+
+
 @app.command()
 def retrain(
     dry_run: Annotated[
@@ -296,7 +396,6 @@ def retrain(
 
     Exits 0 when done or not needed, 3 when the gate rejected the challenger.
     """
-    from .core.config import Config
     from .core.gate import Decision
     from .io.registry import Version
     from .jobs import gate as gating

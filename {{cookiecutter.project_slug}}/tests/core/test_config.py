@@ -73,6 +73,18 @@ def test_column_spec_rules_must_fit_the_type() -> None:
         ColumnSpec(type="numeric", min=2.0, max=1.0)
 
 
+def test_personal_data_is_a_feature_only_by_explicit_opt_in(composed: dict[str, Any]) -> None:
+    assert not ColumnSpec(type="categorical", pii=True, feature=False).feature
+    assert ColumnSpec(type="categorical", pii=True, allow_pii_feature=True).feature
+    column = next(iter(composed["data"]["columns"]))
+    composed["data"]["columns"][column]["pii"] = True
+    with pytest.raises(ConfigError) as caught:
+        config.parse(composed, "conf/")
+    assert f"data.columns.{column}: Value error, a pii: true column" in str(caught.value)
+    assert "set feature: false, or" in str(caught.value)
+    assert "allow_pii_feature: true" in str(caught.value)
+
+
 def test_data_config_checks_named_columns_and_target_type(
     make_data_config: Callable[..., DataConfig],
 ) -> None:

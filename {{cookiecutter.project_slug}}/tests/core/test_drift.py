@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from {{ cookiecutter.package_name }}.core.config import DataConfig, DriftConfig
+from {{ cookiecutter.package_name }}.core.config import ColumnSpec, DataConfig, DriftConfig
 from {{ cookiecutter.package_name }}.core.drift import (
     MISSING,
     UNSEEN,
@@ -191,3 +191,40 @@ def test_prediction_drift_follows_the_model_output(
         )
         is None
     )
+
+
+def test_dates_and_free_text_are_not_drift_features_and_booleans_are_compared_as_such(
+    schema: DataConfig,
+) -> None:
+    """Dates move forward by nature and text has no categories; yes/no is yes/no, whichever
+    words a side wrote it in."""
+    columns = {
+        **schema.columns,
+        "when": ColumnSpec(type="datetime"),
+        "note": ColumnSpec(type="text"),
+        "member": ColumnSpec(type="boolean"),
+    }
+    typed = schema.model_copy(update={"columns": columns})
+    rows = 400
+    reference = pd.DataFrame(
+        {
+            "x1": np.linspace(-1, 1, rows),
+            "x2": np.linspace(0, 1, rows),
+            "colour": ["red"] * rows,
+            "shop": ["s1"] * rows,
+            "when": pd.date_range("2024-01-01", periods=rows, freq="h"),
+            "note": [f"note {index}" for index in range(rows)],
+            "member": pd.array([True, False] * (rows // 2), dtype="boolean"),
+        }
+    )
+    current = reference.assign(
+        when=pd.date_range("2030-01-01", periods=rows, freq="h").strftime("%Y-%m-%d"),
+        note=[f"other {index}" for index in range(rows)],
+        member=["yes", "no"] * (rows // 2),
+    )
+    found = {
+        item.stats.name: item for item in feature_drift(reference, current, typed, DriftConfig())
+    }
+    assert "when" not in found and "note" not in found
+    assert not found["member"].drifted
+    assert found["member"].stats.histogram.bins == ("False", "True", UNSEEN, MISSING)

@@ -24,6 +24,7 @@ def rules(**changes: object) -> ReleaseConfig:
         "floor": 0.8,
         "slice_tolerance": 0.05,
         "latency_factor": 1.5,
+        "fairness": {"disparity": "equalized_odds_difference", "bound": 0.2, "tolerance": 0.02},
     }
     return ReleaseConfig.model_validate({**base, **changes})
 
@@ -31,14 +32,19 @@ def rules(**changes: object) -> ReleaseConfig:
 def evaluation(
     accuracy: float,
     slices: dict[str, float] | None = None,
+    *,
     p95_ms: float = 10.0,
     schema: tuple[str, ...] = SCHEMA,
+    baseline: float = 0.4,
+    fairness: dict[str, float] | None = None,
 ) -> Evaluation:
     return Evaluation(
         {"accuracy": accuracy},
         {name: {"accuracy": value} for name, value in (slices or {}).items()},
         p95_ms,
         schema,
+        baseline={"accuracy": baseline},
+        fairness=fairness or {},
     )
 
 
@@ -51,13 +57,14 @@ def test_no_champion_needs_the_floor() -> None:
     rejected = decide(evaluation(0.75), None, rules())
     assert not rejected.passed
     assert "floor" in rejected.reason
-    assert [r.rule for r in rejected.rules] == ["floor"]
+    assert [r.rule for r in rejected.rules] == ["floor", "baseline", "fairness"]
 
 
 def test_floor_is_direction_aware_for_lower_is_better() -> None:
     rmse_rules = rules(primary_metric="rmse", floor=500.0)
-    assert decide(Evaluation({"rmse": 300.0}), None, rmse_rules).passed
-    assert not decide(Evaluation({"rmse": 700.0}), None, rmse_rules).passed
+    baseline = {"rmse": 800.0}
+    assert decide(Evaluation({"rmse": 300.0}, baseline=baseline), None, rmse_rules).passed
+    assert not decide(Evaluation({"rmse": 700.0}, baseline=baseline), None, rmse_rules).passed
 
 
 def test_better_challenger_passes_every_rule() -> None:
@@ -67,8 +74,11 @@ def test_better_challenger_passes_every_rule() -> None:
     assert decision.passed, decision.reason
     assert {r.rule for r in decision.rules} == {
         "primary_metric",
+        "baseline",
         "slices",
         "bootstrap",
+        "fairness",
+        "fairness_vs_champion",
         "latency",
         "schema",
     }
@@ -245,3 +255,70 @@ def test_paired_bootstrap_needs_the_same_rows() -> None:
             confidence=0.9,
             seed=0,
         )
+
+
+def test_a_model_no_better_than_the_baseline_is_refused_by_name() -> None:
+    decision = decide(evaluation(0.85, baseline=0.85), None, rules())
+    assert not decision.passed
+    assert "baseline: accuracy 0.85 vs baseline 0.85: not better" in decision.reason
+    with_champion = decide(evaluation(0.95, baseline=0.95), evaluation(0.9), rules())
+    assert [r.rule for r in with_champion.rules if not r.passed] == ["baseline"]
+
+
+def test_the_baseline_margin_is_absolute_or_relative() -> None:
+    absolute = rules(baseline_margin=0.1)  # 0.85 over 0.8: +0.05 < 0.1
+    assert not rule(decide(evaluation(0.85, baseline=0.8), None, absolute).rules, "baseline").passed
+    assert rule(decide(evaluation(0.91, baseline=0.8), None, absolute).rules, "baseline").passed
+    relative = rules(primary_metric="rmse", floor=1000.0, baseline_margin=0.1)
+    relative = relative.model_copy(update={"baseline_margin_kind": "relative"})
+    needs_720 = {"rmse": 800.0}  # 10% better than the baseline's 800: at most 720
+    assert not decide(Evaluation({"rmse": 750.0}, baseline=needs_720), None, relative).passed
+    assert decide(Evaluation({"rmse": 700.0}, baseline=needs_720), None, relative).passed
+
+
+def test_an_unmeasured_baseline_fails_rather_than_passes() -> None:
+    decision = decide(Evaluation({"accuracy": 0.95}), None, rules())
+    assert not decision.passed
+    assert "baseline accuracy is undefined" in decision.reason
+
+
+def test_a_challenger_beyond_the_fairness_bound_is_rejected_naming_the_rule() -> None:
+    unfair = evaluation(0.95, fairness={"sex": 0.35, "island": 0.1})
+    for champion in (None, evaluation(0.9, fairness={"sex": 0.35, "island": 0.1})):
+        decision = decide(unfair, champion, rules())
+        assert not decision.passed
+        assert [r.rule for r in decision.rules if not r.passed] == ["fairness"]
+        assert (
+            "fairness: equalized_odds_difference beyond the bound 0.2: sex 0.35" in decision.reason
+        )
+        assert "island" not in rule(decision.rules, "fairness").reason.split(":")[1]
+
+
+def test_a_ratio_bound_is_a_floor() -> None:
+    ratio = rules(fairness={"disparity": "equalized_odds_ratio", "bound": 0.8})
+    assert decide(evaluation(0.95, fairness={"sex": 0.85}), None, ratio).passed
+    decision = decide(evaluation(0.95, fairness={"sex": 0.7}), None, ratio)
+    assert "beyond the floor 0.8: sex 0.7" in rule(decision.rules, "fairness").reason
+
+
+def test_fairness_worse_than_the_champion_beyond_the_tolerance_is_rejected() -> None:
+    champion = evaluation(0.9, fairness={"sex": 0.05})
+    slightly = decide(evaluation(0.95, fairness={"sex": 0.06}), champion, rules())  # +0.01
+    assert slightly.passed, slightly.reason
+    worse = decide(evaluation(0.95, fairness={"sex": 0.1}), champion, rules())  # +0.05 > 0.02
+    assert not worse.passed
+    assert [r.rule for r in worse.rules if not r.passed] == ["fairness_vs_champion"]
+    assert "sex (0.1 vs 0.05)" in worse.reason
+
+
+def test_fairness_that_cannot_be_measured_is_named_not_failed() -> None:
+    decision = decide(
+        evaluation(0.95, fairness={"sex": math.nan}),
+        evaluation(0.9, fairness={"sex": 0.1}),
+        rules(),
+    )
+    assert decision.passed, decision.reason
+    assert "not measurable (too few rows per group): sex" in rule(decision.rules, "fairness").reason
+    assert rule(decision.rules, "fairness_vs_champion").values["skipped"] == ["sex"]
+    no_attribute = rule(decide(evaluation(0.95), None, rules()).rules, "fairness")
+    assert no_attribute.passed and "data.sensitive_columns" in no_attribute.reason

@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.core.metrics import compute_metrics, metric
 def fitted(data: DataConfig, frame: pd.DataFrame) -> Pipeline:
     estimator = LogisticRegression() if data.task == "classification" else Ridge()
     pipeline = Pipeline(
-        [("preprocess", build_preprocessor(data, FeaturesConfig())), ("model", estimator)]
+        [("preprocess", build_preprocessor(data, FeaturesConfig(), seed=0)), ("model", estimator)]
     )
     return pipeline.fit(frame[data.feature_columns], frame[data.target])
 

@@ -5,10 +5,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.package_name }}.core.config import DataConfig, QualityConfig
+from {{ cookiecutter.package_name }}.core.config import ColumnSpec, DataConfig, QualityConfig
 from {{ cookiecutter.package_name }}.core.quality import (
     FeatureQuality,
     assess_quality,
+    feature_quality,
     schema_violations,
 )
 
@@ -82,3 +83,44 @@ def test_rates_of_an_empty_column_are_zero(schema: DataConfig, make_window: Wind
     assert x1.out_of_range_rate == 0.0
     assert x1.missing_rate_current == 1.0
     assert x1.problems
+
+
+def test_dates_text_and_booleans_get_the_rates_that_apply_to_them(schema: DataConfig) -> None:
+    columns = {
+        **schema.columns,
+        "when": ColumnSpec(type="datetime", max_missing=0.5),
+        "note": ColumnSpec(type="text", max_missing=0.5),
+        "member": ColumnSpec(type="boolean", max_missing=0.5),
+    }
+    typed = schema.model_copy(update={"columns": columns})
+    reference = pd.DataFrame(
+        {
+            "when": pd.to_datetime(["2024-01-01", "2024-01-02"] * 50),
+            "note": ["fine", "broken"] * 50,
+            "member": pd.array([True, False] * 50, dtype="boolean"),
+        }
+    )
+    current = pd.DataFrame(
+        {
+            "when": ["2031-05-01", "not a date"] * 50,
+            "note": ["never written before", None] * 50,
+            "member": ["yes", "perhaps"] * 50,
+        }
+    )
+    rated = {
+        name: feature_quality(
+            name, typed.columns[name], reference[name], current[name], QualityConfig()
+        )
+        for name in ("when", "note", "member")
+    }
+    assert (rated["when"].unseen_rate, rated["when"].out_of_range_rate) == (None, None)
+    assert rated["note"].unseen_rate is None  # every text is new: that is not a problem
+    assert rated["note"].missing_rate_current == 0.5
+    assert rated["member"].unseen_rate == 0.5  # "perhaps" is no yes/no value
+    violations = schema_violations(
+        current.assign(x1=1.0, x2=1.0, colour="red", shop="s"), typed, QualityConfig()
+    )
+    assert {(item.column, item.rule) for item in violations} == {
+        ("when", "dtype"),
+        ("member", "dtype"),
+    }

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from {{ cookiecutter.package_name }}.core.config import ColumnSpec
 from {{ cookiecutter.package_name }}.core.request_schema import (
+    MAX_DOCUMENT,
     columns_of,
     invalid_rows,
     missing_columns,
@@ -66,3 +68,59 @@ def test_a_nullable_column_may_be_absent_from_a_file(bundles: dict[str, Bundle])
     assert invalid_rows(
         pd.DataFrame({"shop": ["shop1"], "size": [np.nan], "amount": [1.0]}), columns
     ).empty
+
+
+TYPED = {
+    "when": ColumnSpec(type="datetime", max_missing=0.1),
+    "member": ColumnSpec(type="boolean"),
+    "review": ColumnSpec(type="text", max_missing=0.1),
+}
+TYPED_CASES: list[tuple[dict[str, Any], set[tuple[str, str]]]] = [
+    ({"when": "2024-05-31", "member": True, "review": "fine"}, set()),
+    ({"when": "2024-05-31T13:45:00.5+02:00", "member": False, "review": None}, set()),
+    ({"when": "2024-05-31 13:45Z", "member": True, "review": "x" * 500}, set()),
+    ({"when": None, "member": None, "review": "fine"}, {("member", "required")}),
+    ({"when": "31/05/2024", "member": True, "review": "a"}, {("when", "type")}),
+    ({"when": "2024-02-30", "member": True, "review": "a"}, {("when", "type")}),
+    ({"when": "2024-05-31T25:00", "member": True, "review": "a"}, {("when", "type")}),
+    ({"when": 20240531, "member": True, "review": "a"}, {("when", "type")}),
+    ({"when": "2024-05-31", "member": "maybe", "review": "a"}, {("member", "type")}),
+    ({"when": "2024-05-31", "member": 2, "review": "a"}, {("member", "type")}),
+    ({"when": "2024-05-31", "member": True, "review": 3}, {("review", "type")}),
+]
+
+
+@pytest.mark.parametrize(("record", "expected"), TYPED_CASES)
+def test_dates_booleans_and_text_in_a_request(
+    record: dict[str, Any], expected: set[tuple[str, str]]
+) -> None:
+    assert api_rules(request_model(TYPED, max_records=10), record) == expected
+
+
+def test_the_openapi_schema_states_the_new_types() -> None:
+    record = request_model(TYPED, max_records=10).model_json_schema()["$defs"]["Record"]
+    fields = record["properties"]
+    assert fields["member"] == {"title": "Member", "type": "boolean"}
+    when = fields["when"]["anyOf"][0]
+    assert when["type"] == "string" and when["pattern"].startswith("^")
+    assert "ISO 8601" in when["description"]
+    assert fields["review"]["anyOf"][0] == {"maxLength": MAX_DOCUMENT, "type": "string"}
+
+
+def test_a_batch_file_may_write_yes_no_words_and_parsed_dates() -> None:
+    """CSV has no JSON types: yes/no words are booleans there; Parquet may hold datetimes."""
+    frame = pd.DataFrame(
+        {
+            "when": ["2024-05-31", "2024-02-30", "soon", None],
+            "member": ["yes", "No", "maybe", "1"],
+            "review": ["a", None, "b", "c"],
+        }
+    )
+    found = invalid_rows(frame, TYPED)
+    assert set(zip(found["row"], found["field"], found["rule"], strict=True)) == {
+        (1, "when", "type"),
+        (2, "when", "type"),
+        (2, "member", "type"),
+    }
+    parsed = frame.assign(when=pd.to_datetime(["2024-05-31", None, None, None]), member=True)
+    assert invalid_rows(parsed, TYPED).empty

@@ -51,7 +51,7 @@ def test_infer_schema_types_each_column(frame: pd.DataFrame) -> None:
     }
     assert columns["when"] == {"type": "datetime", "max_missing": 0.05}
     assert columns["id"] == {"type": "categorical", "feature": False, "max_missing": 0.05}
-    assert columns["flag"]["categories"] == ["False", "True"]
+    assert columns["flag"] == {"type": "boolean", "max_missing": 0.05}
     assert schema["task"] == "classification"
     assert (schema["name"], schema["path"], schema["target"]) == (
         "pets",
@@ -62,6 +62,7 @@ def test_infer_schema_types_each_column(frame: pd.DataFrame) -> None:
     assert DataConfig.model_validate(schema).feature_columns == [
         "weight",
         "colour",
+        "when",
         "price",
         "flag",
     ]
@@ -154,4 +155,40 @@ def test_dataset_config_selects_its_task_config(frame: pd.DataFrame) -> None:
     assert "task" not in document
     assert {key: value for key, value in document.items() if key != "defaults"} == {
         key: value for key, value in schema.items() if key != "task"
+    }
+
+
+def test_yes_no_words_are_booleans_whatever_their_case() -> None:
+    assert infer_column(pd.Series(["Yes", "no", None, "YES"]))["type"] == "boolean"
+    assert infer_column(pd.Series(["true", "False"]))["type"] == "boolean"
+    assert infer_column(pd.Series([True, False]))["type"] == "boolean"
+    # Two words that are not a yes/no pair, or numbers 0/1, keep their own type.
+    assert infer_column(pd.Series(["yes", "maybe"]))["type"] == "categorical"
+    assert infer_column(pd.Series(["no", "off"]))["type"] == "categorical"
+    assert infer_column(pd.Series([0, 1, 1]))["type"] == "numeric"
+
+
+def test_many_values_are_text_an_identifier_or_an_open_category() -> None:
+    rows = MAX_CATEGORIES * 4
+    reviews = pd.Series([f"item {index} arrived broken again" for index in range(rows)])
+    ids = pd.Series([f"order-{index:05d}" for index in range(rows)])
+    cities = pd.Series([f"city{index % (MAX_CATEGORIES * 2)}" for index in range(rows)])
+    assert infer_column(reviews) == {"type": "text", "max_missing": 0.05}
+    assert infer_column(ids) == {"type": "categorical", "feature": False, "max_missing": 0.05}
+    # Repeated values, too many to list: a high-cardinality input (target-encoded).
+    assert infer_column(cities) == {"type": "categorical", "max_missing": 0.05}
+
+
+def test_a_few_short_labels_are_categories_not_text() -> None:
+    labels = pd.Series(["very good value", "not good at all"] * 30)
+    assert infer_column(labels)["categories"] == ["not good at all", "very good value"]
+
+
+def test_a_yes_no_target_is_a_categorical_target(frame: pd.DataFrame) -> None:
+    frame["adopted"] = ["yes", "no"] * (ROWS // 2)
+    schema = infer_schema(frame, name="pets", path="p.csv", target="adopted")
+    assert schema["columns"]["adopted"] == {
+        "type": "categorical",
+        "categories": ["no", "yes"],
+        "max_missing": 0.05,
     }

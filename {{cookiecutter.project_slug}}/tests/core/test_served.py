@@ -9,7 +9,7 @@ def served() -> pd.DataFrame:
     """Three served rows (request r1 has two records) with the log's bookkeeping."""
     keys = {"request_id": ["r0", "r1", "r1"], "record": [0, 0, 1]}
     rows = {"size": [1.0, 2.0, 3.0], "prediction": ["a", "b", "a"]}
-    bookkeeping = {"model_version": "1", "arm": "champion", "latency_ms": 1.0}
+    bookkeeping = {"model_version": "1", "arm": "champion", "latency_ms": 1.0, "entity": None}
     when = pd.Timestamp("2026-01-01", tz="UTC")
     return pd.DataFrame({**keys, **rows, **bookkeeping, "timestamp": when})
 

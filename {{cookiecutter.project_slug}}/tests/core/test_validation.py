@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.core.config import DataConfig
+from {{ cookiecutter.package_name }}.core.config import ColumnSpec, DataConfig
 from {{ cookiecutter.package_name }}.core.validation import (
     MAX_EXAMPLES,
     Violation,
@@ -143,3 +143,27 @@ def test_clean_frame_drops_rows_without_target_and_keeps_types(
 def test_clean_frame_turns_categories_into_text(raw: pd.DataFrame, schema: DataConfig) -> None:
     raw["shop"] = [1, 2, 1, 3]
     assert list(clean_frame(raw, schema)["shop"]) == ["1", "2", "1", "3"]
+
+
+def test_yes_no_columns_accept_yes_no_words_only(schema: DataConfig, raw: pd.DataFrame) -> None:
+    member = ColumnSpec(type="boolean", max_missing=0.5)
+    typed = schema.model_copy(update={"columns": {**schema.columns, "member": member}})
+    raw["member"] = pd.Series(["yes", "No", None, "maybe"], dtype=object)
+    violation = only(check_frame(raw, typed), "dtype")
+    assert (violation.column, violation.examples) == ("member", ("maybe",))
+    raw.loc[3, "member"] = True
+    assert check_frame(raw, typed) == []
+    cleaned = clean_frame(raw, typed)
+    assert cleaned["member"].dtype == "boolean"
+    assert cleaned["member"].tolist() == [True, False, pd.NA, True]
+
+
+def test_free_text_needs_nothing_but_its_missing_rate(
+    schema: DataConfig, raw: pd.DataFrame
+) -> None:
+    review = ColumnSpec(type="text", max_missing=0.25)
+    typed = schema.model_copy(update={"columns": {**schema.columns, "review": review}})
+    raw["review"] = ["great", "arrived broken, twice", None, "3"]
+    assert check_frame(raw, typed) == []
+    raw.loc[0, "review"] = None
+    assert only(check_frame(raw, typed), "max_missing").column == "review"

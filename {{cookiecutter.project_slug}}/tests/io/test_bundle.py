@@ -35,6 +35,10 @@ def test_a_bundle_loads_with_its_reference(
     assert (reference.baseline, reference.slices) == (BASELINE, SLICES)
     assert len(reference.scored) == 40
     assert load_bundle(source, project_config).metadata.version == "1"
+    assert load_bundle(source, project_config).background is None  # only when asked for
+    background = load_bundle(source, project_config, background=True).background
+    assert background is not None  # what explanations are measured against: its reference rows
+    assert list(background.columns) == ["shop", "size", "amount"] and len(background) == 40
 
 
 def test_a_bundle_without_a_reference_serves_but_is_not_monitored(
@@ -42,6 +46,7 @@ def test_a_bundle_without_a_reference_serves_but_is_not_monitored(
 ) -> None:
     source = str(write_bundle(tmp_path / "bundle", bundles["champion"]))
     assert load_bundle(source, project_config).metadata.name == "toy"
+    assert load_bundle(source, project_config, background=True).background is None
     with pytest.raises(MissingReferenceError, match=r"lacks reference_scored\.parquet"):
         load_reference(source, project_config)
 

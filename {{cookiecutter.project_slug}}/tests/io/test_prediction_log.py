@@ -11,6 +11,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.core.config import LogWindowConfig
 from {{ cookiecutter.package_name }}.core.health import service_health
+from {{ cookiecutter.package_name }}.core.privacy import Privacy
 from {{ cookiecutter.package_name }}.io.prediction_log import (
     Entry,
     Failure,
@@ -40,9 +41,9 @@ def entry(request_id: str, *, arm: str = "champion", when: datetime | None = Non
     )
 
 
-def open_log(path: Path, **limits: float) -> PredictionLog:
+def open_log(path: Path, privacy: Privacy | None = None, **limits: float) -> PredictionLog:
     settings = {"max_rows": 1_000_000, "max_age_days": 30.0, "queue_size": 100_000, **limits}
-    return PredictionLog(path, **settings)  # type: ignore[arg-type]
+    return PredictionLog(path, privacy=privacy, **settings)  # type: ignore[arg-type]
 
 
 def test_concurrent_writers_lose_nothing_and_close_drains(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def test_data_init_switches_the_task(conf_copy: Path, first: Task, then: Task) -
 
 def test_a_text_target_cannot_be_a_regression_target(conf_copy: Path) -> None:
     source = customers(conf_copy / "customers.csv")
-    with pytest.raises(ProjectError, match="'churned' holds categorical values"):
+    with pytest.raises(ProjectError, match="'churned' holds boolean values"):
         data_init.run(source, target="churned", name=None, task="regression", group=None, time=None)
     assert not (conf_copy / "conf" / "data" / "customers.yaml").exists()
 
@@ -83,3 +83,32 @@ def test_a_dataset_whose_config_is_invalid_is_not_selected(conf_copy: Path) -> N
             source, target="lifetime_value", name=None, task="regression", group=None, time=None
         )
     assert (conf_copy / "conf" / "config.yaml").read_text() == before
+
+
+def test_personal_data_and_sensitive_attributes_are_proposed_for_review(
+    conf_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dataset with e-mail and phone columns: both flagged, kept out of the features; the
+    sensitive attribute is proposed in a comment and printed, never filled in."""
+    source = conf_copy / "members.csv"
+    frame = pd.read_csv(customers(conf_copy / "base.csv"))
+    frame["contact"] = [f"member{i}@example.com" for i in range(len(frame))]
+    frame["phone"] = [f"+44 20 7946 {i:04d}" for i in range(len(frame))]
+    frame["gender"] = np.where(np.arange(len(frame)) % 2, "female", "male")
+    frame.to_csv(source, index=False)
+
+    written = data_init.run(source, target="churned", name=None, task=None, group=None, time=None)
+
+    text = written.read_text()
+    columns = yaml.safe_load(text)["columns"]
+    for name in ("contact", "phone"):
+        assert (columns[name]["pii"], columns[name]["feature"]) == (True, False)
+    comments = text.replace("\n  # ", " ").replace("\n# ", " ")  # wrapped comments as one line
+    assert "'contact' looks like e-mail (100% of sampled values match)" in comments
+    assert "e.g. sensitive_columns: [gender]\nsensitive_columns: []" in comments
+    config = params.load_params()
+    assert config.data.sensitive_columns == []
+    assert {"contact", "phone"}.isdisjoint(config.data.feature_columns)
+    printed = capsys.readouterr().out
+    assert "review: personal data: 'phone' looks like phone" in printed
+    assert "review: sensitive attributes proposed, not applied: gender" in printed

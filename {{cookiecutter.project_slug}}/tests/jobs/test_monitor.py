@@ -12,7 +12,7 @@ from prometheus_client import generate_latest
 from sklearn.linear_model import LogisticRegression
 
 from {{ cookiecutter.package_name }}.core.assessment import EXIT_CODES, Assessment, Status, to_json
-from {{ cookiecutter.package_name }}.core.config import Config
+from {{ cookiecutter.package_name }}.core.config import Config, MonitorFairnessConfig
 from {{ cookiecutter.package_name }}.core.errors import ConfigError
 from {{ cookiecutter.package_name }}.core.health import service_health
 from {{ cookiecutter.package_name }}.io import monitoring_report as report
@@ -40,6 +40,7 @@ TOP_LEVEL = {
     "prediction_drift",
     "quality",
     "performance",
+    "fairness",
     "service_health",
 }
 FEATURE = {
@@ -142,6 +143,37 @@ def test_report_json_has_the_documented_shape(watch_config: Config, make_window:
     assert document["thresholds"]["drift"]["psi_alert"] == 0.25
     assert document["performance"]["metric"] == watch_config.monitor.performance.metric
     json.dumps(document, allow_nan=False)
+
+
+def test_fairness_on_labelled_rows_is_reported_and_a_breach_degrades(
+    watch_config: Config, make_window: Window
+) -> None:
+    data = watch_config.data.model_copy(update={"sensitive_columns": ["colour"]})
+    bound = MonitorFairnessConfig(disparity="demographic_parity_difference", bound=0.2)
+    settings = watch_config.monitor.model_copy(update={"fairness": bound})
+    config = watch_config.model_copy(update={"data": data, "monitor": settings})
+    reference = make_window(2000, 1)
+
+    fair = to_json(_assess(config, reference, make_window(600, 2)), "x")
+    assert fair["status"] == "ok"
+    assert fair["fairness"]["breaches"] == {}
+    assert 0.0 <= fair["fairness"]["values"]["colour"] < 0.2
+    groups = fair["fairness"]["attributes"]["colour"]["groups"]
+    assert {group["group"] for group in groups} == {"red", "green", "blue"}
+
+    unfair_window = make_window(600, 2)
+    unfair_window.loc[unfair_window["colour"] == "red", "prediction"] = "b"  # red always "b"
+    unfair = to_json(_assess(config, reference, unfair_window), "x")
+    assert unfair["status"] == "degraded"
+    assert any(
+        reason.startswith("fairness: colour: demographic_parity_difference")
+        for reason in unfair["reasons"]
+    )
+    assert list(unfair["fairness"]["breaches"]) == ["colour"]
+    assert "<h2>Fairness</h2>" in report.to_html(unfair)
+    samples = prometheus(unfair, "watch")
+    assert 'ml_monitor_fairness_breach{attribute="colour",dataset="watch"} 1.0' in samples
+    assert to_json(_assess(watch_config, reference, unfair_window), "x")["fairness"] is None
 
 
 def prometheus(document: dict[str, object], dataset: str) -> list[str]:
@@ -255,7 +287,12 @@ def test_after_a_rejected_retrain_monitoring_still_judges_against_the_champion(
 ) -> None:
     """The workspace then holds the rejected challenger's model and reference; `monitor`
     (from the registry, or from the champion's exported bundle) uses the champion's own."""
-    fast = ["release=auto", "release.bootstrap_samples=0", "evaluate.importance_repeats=1"]
+    fast = [
+        "release=auto",
+        "release.bootstrap_samples=0",
+        "evaluate.importance_repeats=1",
+        "evaluate.fairness.bootstrap_samples=0",
+    ]
     config = params.load(fast)
     validate.run(config)
     split.run(config)

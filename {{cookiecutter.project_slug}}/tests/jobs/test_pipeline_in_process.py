@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.core.config import Config
 from {{ cookiecutter.package_name }}.io import params, paths
-from {{ cookiecutter.package_name }}.io.files import read_json
+from {{ cookiecutter.package_name }}.io.files import read_json, read_table
 from {{ cookiecutter.package_name }}.io.registry import CHAMPION, Registry
 from {{ cookiecutter.package_name }}.jobs import evaluate, gate, register, split, train, validate
 
@@ -23,6 +23,7 @@ FAST = [
     "release.bootstrap_samples=50",
     "release.latency_rows=20",
     "evaluate.importance_repeats=1",
+    "evaluate.fairness.bootstrap_samples=10",
     "evaluate.cv_folds=2",  # cross-validation runs too, on few folds
 ]
 
@@ -63,6 +64,9 @@ def test_the_pipeline_then_the_gate_make_a_first_champion(workspace: Path) -> No
     gate_report = read_json(paths.GATE_DECISION)
     assert (gate_report["challenger"], gate_report["champion"]) == (version.version, None)
     assert paths.MODEL_CARD.is_file()
+    summary = read_table(paths.EXPLANATIONS_PLOT)  # the local explanations, summed up
+    assert sorted(summary["column"]) == sorted(config.data.feature_columns)
+    assert "| column | mean absolute contribution |" in paths.MODEL_CARD.read_text()
 
 
 def test_a_training_experiment_is_tracked_and_leaves_the_pipeline_alone(workspace: Path) -> None:

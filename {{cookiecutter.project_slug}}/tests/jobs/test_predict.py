@@ -1,13 +1,17 @@
 """Batch scoring: chunked, same rules and model as the API, invalid rows reported."""
 
+import re
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.core.config import SparkConfig
 from {{ cookiecutter.package_name }}.core.errors import ProjectError
+from {{ cookiecutter.package_name }}.core.request_schema import columns_of
 from {{ cookiecutter.package_name }}.io.bundle import Bundle
-from {{ cookiecutter.package_name }}.jobs.predict import score_file
+from {{ cookiecutter.package_name }}.jobs.predict import check_columns, score_file, score_on_spark
 
 from ..conftest import serving_frame
 
@@ -65,6 +69,40 @@ def test_probabilities_can_be_left_out(
     assert list(scored["prediction"]) == list(expected)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_explain_writes_each_rows_contributions_adding_up_to_its_probability(
+    tmp_path: Path, bundles: dict[str, Bundle], rows: pd.DataFrame, suffix: str
+) -> None:
+    source, output = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
+    if suffix == ".csv":
+        rows.to_csv(source, index=False)
+    else:
+        rows.astype({"amount": str}).to_parquet(source)
+    result = score_file(
+        bundles["champion"], source, output, chunk_rows=7, explain=True, progress=False
+    )
+    assert result.scored == 47
+    scored = pd.read_csv(output) if suffix == ".csv" else pd.read_parquet(output)
+    shares = ["contribution_shop", "contribution_size", "contribution_amount"]
+    assert {"explained", "base_value", *shares} <= set(scored.columns)
+    assert list(scored["explained"]) == [f"proba_{label}" for label in scored["prediction"]]
+    explained = [scored.loc[row, name] for row, name in enumerate(scored["explained"])]
+    total = scored["base_value"] + scored[shares].sum(axis=1)
+    assert total.to_numpy() == pytest.approx(explained, abs=1e-9)
+
+
+def test_explain_needs_a_model_with_background_rows(
+    tmp_path: Path, bundles: dict[str, Bundle], rows: pd.DataFrame
+) -> None:
+    source = tmp_path / "in.csv"
+    rows.to_csv(source, index=False)
+    with pytest.raises(ProjectError, match="cannot explain: it has no reference rows"):
+        score_file(
+            bundles["unexplained"], source, tmp_path / "out.csv", chunk_rows=10, explain=True
+        )
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_a_missing_required_column_stops_the_run(
     tmp_path: Path, bundles: dict[str, Bundle], rows: pd.DataFrame
 ) -> None:
@@ -73,3 +111,56 @@ def test_a_missing_required_column_stops_the_run(
     with pytest.raises(ProjectError, match="required columns missing: amount"):
         score_file(bundles["champion"], source, tmp_path / "out.csv", chunk_rows=10, progress=False)
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("suffix", "content", "problem"),
+    [
+        (".csv", "shop,size,amount\nshop1,1.0,2.0\nshop1,1.0,2.0,9\n", "not a valid CSV file"),
+        (".parquet", "not parquet at all", "not a valid Parquet file"),
+    ],
+)
+def test_a_malformed_file_is_named_with_its_problem(
+    tmp_path: Path, bundles: dict[str, Bundle], suffix: str, content: str, problem: str
+) -> None:
+    source = tmp_path / f"in{suffix}"
+    source.write_text(content)
+    with pytest.raises(ProjectError, match=f"in{re.escape(suffix)}: {problem}"):
+        score_file(bundles["champion"], source, tmp_path / "out.csv", chunk_rows=10, progress=False)
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["id", "shop"], "required columns missing: amount"),
+        (["shop", "size", "amount", "prediction", "proba_a"], "columns prediction, proba_a are"),
+    ],
+)
+def test_spark_input_columns_are_checked_before_scoring(
+    bundles: dict[str, Bundle], names: list[str], message: str
+) -> None:
+    columns = columns_of(bundles["champion"].metadata)
+    with pytest.raises(ProjectError, match=message):
+        check_columns("in.parquet", names, columns)
+
+
+def test_the_spark_engine_without_pyspark_names_the_extra(
+    tmp_path: Path,
+    bundles: dict[str, Bundle],
+    rows: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = tmp_path / "in.parquet"
+    rows.astype({"amount": str}).to_parquet(source)
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # what `import pyspark` sees uninstalled
+    with pytest.raises(ProjectError, match=r"needs pyspark: install it with `make setup EXTRAS="):
+        score_on_spark(
+            bundles["champion"],
+            str(source),
+            str(tmp_path / "out"),
+            SparkConfig(),
+            master=None,
+            chunk_rows=10,
+        )
+    assert not (tmp_path / "out").exists()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.core.config import Config, DataConfig
+from {{ cookiecutter.package_name }}.core.config import Config, DataChecksConfig, DataConfig
 from {{ cookiecutter.package_name }}.core.errors import DataValidationError, ProjectError
 from {{ cookiecutter.package_name }}.io import paths
 from {{ cookiecutter.package_name }}.io.files import read_table, write_table
@@ -70,3 +70,45 @@ def test_production_data_tracked_but_not_fetched_is_an_error(config: Config) -> 
     folder.with_name("toy.dvc").write_text("outs:\n- path: toy\n")
     with pytest.raises(ProjectError, match="make data"):
         validate.run(config)
+
+
+def leaking(config: Config, make_frame: Frame) -> None:
+    """The raw file with ``size`` set from the label: a leak a model would love. (The toy's
+    shops follow the row order as its labels do: shuffled, so that only ``size`` leaks.)"""
+    frame = make_frame(30)
+    leak = frame["label"].map({"a": 1.0, "b": 9.0})
+    shops = frame["shop"].sample(frac=1.0, random_state=1).to_numpy()
+    write_table(frame.assign(size=leak, shop=shops), Path(config.data.path))
+
+
+def test_a_blocking_finding_stops_validate_naming_column_and_figure(
+    config: Config, make_frame: Frame
+) -> None:
+    leaking(config, make_frame)
+    with pytest.raises(DataValidationError) as caught:
+        validate.run(config)
+    message = str(caught.value)
+    assert "1 blocking finding(s)" in message
+    assert (
+        "'size' alone predicts 'label' with a cross-validated balanced accuracy of 1.000" in message
+    )
+    assert "set `feature: false`" in message and "conf/data/toy.yaml" in message
+    assert not paths.VALIDATED.exists()
+    report = json.loads(paths.VALIDATION_REPORT.read_text())
+    assert report["valid"] is False
+    assert [(f["check"], f["column"], f["figure"]) for f in report["findings"]] == [
+        ("leakage", "size", 1.0)
+    ]
+
+
+def test_a_warning_finding_is_printed_and_reported(
+    config: Config, make_frame: Frame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leaking(config, make_frame)
+    checks = DataChecksConfig.model_validate({"leakage": {"action": "warn"}})
+    warned = config.model_copy(update={"data": config.data.model_copy(update={"checks": checks})})
+    validate.run(warned)
+    assert "warning: leakage: 'size' alone predicts 'label'" in capsys.readouterr().out
+    report = json.loads(paths.VALIDATION_REPORT.read_text())
+    assert report["valid"] is True and report["findings"][0]["blocking"] is False
+    assert paths.VALIDATED.exists()

@@ -26,6 +26,9 @@ Schema version 1 (a change that removes or renames a key bumps ``schema_version`
                     missing_rate_change, out_of_range_rate, unseen_rate, problems}] | null
     performance     labelled_rows, judged, metric, baseline, current {metric: value},
                     relative_drop, degraded, slices [...] | null
+    fairness        on the labelled rows: labelled_rows, disparity, bound, values {attribute:
+                    disparity}, breaches, attributes {attribute: groups, metrics,
+                    disparities, ...} (as reports/fairness.json) | null
     service_health  per model_version and arm (`unrouted`: refused before routing): requests,
                     answered, rows, first, last, requests_per_minute, latency_ms_p50/p95/p99
                     (answered requests; null if none), error_rate (5xx share), rejected_rate
@@ -37,6 +40,7 @@ from enum import StrEnum
 from typing import Any
 
 from .drift import DISTANCE, TEST, DatasetDrift, FeatureDrift, Method
+from .fairness import FairnessCheck
 from .metrics import finite_or_none
 from .performance import Performance
 from .quality import Quality
@@ -74,6 +78,7 @@ class Assessment:
     prediction: FeatureDrift | None = None
     quality: Quality | None = None
     performance: Performance | None = None
+    fairness: FairnessCheck | None = None
     health: tuple[dict[str, Any], ...] | None = None
 
 
@@ -159,5 +164,6 @@ def to_json(assessment: Assessment, report_dir: str = "") -> dict[str, Any]:
         "prediction_drift": feature_json(assessment.prediction) if assessment.prediction else None,
         "quality": quality_json(assessment.quality) if assessment.quality else None,
         "performance": None if performance is None else asdict(performance),
+        "fairness": None if assessment.fairness is None else assessment.fairness.as_dict(),
         "service_health": None if assessment.health is None else list(assessment.health),
     }

@@ -12,6 +12,26 @@ from pydantic import Field, model_validator
 from .config import ColumnSpec, DataConfig, StrictModel
 from .task import Task
 
+NOT_COMPILED = "no compiled model: only `export` builds one, and keeps it when it is verified"
+
+
+class Inference(StrictModel):
+    """How the bundle's model runs, and why: decided by `export`, on data (``core/engine.py``).
+
+    ``engine`` serves the API; ``batch_engine`` scores files (the faster of the two on the
+    checked rows, ``batch_speedup`` times scikit-learn's rows/s). ``reason`` says why: the rows
+    the graph was verified on, or what ruled it out (a transform without a converter, answers
+    beyond ``tolerance``). ``max_difference`` is the largest found (probability, or relative value).
+    """
+
+    engine: Literal["onnx", "sklearn"] = "sklearn"
+    reason: str = NOT_COMPILED
+    tolerance: float | None = None
+    rows_checked: int = Field(default=0, ge=0)
+    max_difference: float | None = None
+    batch_engine: Literal["onnx", "sklearn"] = "sklearn"
+    batch_speedup: float | None = None
+
 
 class BundleMetadata(StrictModel):
     """One registered model version as a container sees it (``metadata.json``, schema 1).
@@ -33,6 +53,7 @@ class BundleMetadata(StrictModel):
     metrics: dict[str, float] = Field(default_factory=dict)
     lineage: dict[str, str] = Field(default_factory=dict)
     exported_at: str | None = None
+    inference: Inference = Inference()
 
     @model_validator(mode="after")
     def _columns_are_the_features(self) -> Self:

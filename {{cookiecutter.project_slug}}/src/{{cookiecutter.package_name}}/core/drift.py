@@ -21,6 +21,7 @@ from scipy import stats
 
 from .columns import PREDICTION
 from .config import DataConfig, DriftConfig
+from .encoders import as_boolean
 from .task import Task
 
 Kind = Literal["numeric", "categorical"]
@@ -31,6 +32,7 @@ MISSING = "<missing>"
 UNSEEN = "<unseen>"
 TEST = {"numeric": "ks", "categorical": "chi_square"}
 DISTANCE = {"numeric": "wasserstein_norm", "categorical": "jensen_shannon"}
+DRIFT_TYPES = frozenset({"numeric", "categorical", "boolean"})
 EXACT_KS_ROWS = 10_000  # scipy's ks_2samp computes exact p-values up to this many rows
 
 
@@ -299,10 +301,23 @@ def decide(
 def feature_drift(
     reference: pd.DataFrame, current: pd.DataFrame, data: DataConfig, config: DriftConfig
 ) -> list[FeatureDrift]:
-    """Every model input present on both sides (an absent one is a schema violation)."""
-    names = [n for n in data.feature_columns if n in reference.columns and n in current.columns]
+    """Every model input present on both sides (an absent one is a schema violation), except
+    datetimes, which move forward by nature, and free text, which has no categories to count."""
+    names = [
+        name
+        for name in data.feature_columns
+        if data.columns[name].type in DRIFT_TYPES
+        and name in reference.columns
+        and name in current.columns
+    ]
     features = [
-        column_stats(name, _kind(data, name), reference[name], current[name], config)
+        column_stats(
+            name,
+            _kind(data, name),
+            _comparable(reference[name], data, name),
+            _comparable(current[name], data, name),
+            config,
+        )
         for name in names
     ]
     return decide(features, config, small=is_small(len(reference), len(current), config))
@@ -310,6 +325,13 @@ def feature_drift(
 
 def _kind(data: DataConfig, name: str) -> Kind:
     return "numeric" if data.columns[name].type == "numeric" else "categorical"
+
+
+def _comparable(series: pd.Series, data: DataConfig, name: str) -> pd.Series:
+    """Yes/no values as True/False, whichever words (yes, true, 1) a side wrote them in."""
+    if data.columns[name].type == "boolean":
+        return series.map(as_boolean).astype("boolean")
+    return series
 
 
 def dataset_drift(features: Sequence[FeatureDrift], config: DriftConfig) -> DatasetDrift:

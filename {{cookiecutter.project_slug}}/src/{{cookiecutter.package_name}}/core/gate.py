@@ -2,7 +2,8 @@
 
 Nothing here loads models or talks to MLflow, so every rule and edge case (ties, NaN metrics,
 missing slices, no champion) is unit-tested directly. `jobs/gate.py` measures the
-models (`core/measure.py`) and acts on the decision. Metric directions come from the registry.
+models (`core/measure.py`), the trivial baseline (`core/baseline.py`) and fairness
+(`core/fairness.py`), and acts on the decision. Metric directions come from the registry.
 """
 
 import math
@@ -12,17 +13,22 @@ from typing import Any
 import numpy as np
 
 from .config import ReleaseConfig
+from .disparities import DISPARITIES
 from .metrics import METRICS, Metric, Outcome
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One model measured on one held-out set."""
+    """One model measured on one held-out set: its metrics, the trivial baseline's metrics on
+    the same rows, and ``release.fairness.disparity`` per sensitive attribute (NaN where it
+    cannot be measured)."""
 
     metrics: dict[str, float]
     slices: dict[str, dict[str, float | None]] = field(default_factory=dict)
     p95_latency_ms: float = math.nan
     input_schema: tuple[str, ...] = ()
+    baseline: dict[str, float] = field(default_factory=dict)
+    fairness: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,27 +77,110 @@ def floor_rule(metric: str, challenger: Evaluation, rules: ReleaseConfig) -> Rul
     )
 
 
+def _margin_rule(
+    rule: str, metric: str, new: float, old: float, *, other: str, margin: float, kind: str
+) -> RuleResult:
+    """Better than ``other``'s ``old`` by more than 0 and at least ``margin`` (``absolute`` or
+    ``relative`` to ``old``); a tie is not an improvement, NaN fails naming who."""
+    values: dict[str, Any] = {"challenger": new, other: old, "margin": margin}
+    if not (_is_number(new) and _is_number(old)):
+        who = "challenger" if not _is_number(new) else other
+        return RuleResult(rule, False, f"{who} {metric} is undefined (NaN)", values)
+    gain = improvement(metric, new, old)
+    needed = margin * abs(old) if kind == "relative" else margin
+    values.update(improvement=gain, needed=needed)
+    passed = gain > 0 and gain >= needed
+    verdict = "better" if passed else "not better"
+    return RuleResult(
+        rule,
+        passed,
+        f"{metric} {new:.4g} vs {other} {old:.4g}: {verdict} (improvement {gain:+.4g}, "
+        f"needed > 0 and >= {needed:.4g})",
+        values,
+    )
+
+
 def primary_rule(
     metric: str, challenger: Evaluation, champion: Evaluation, rules: ReleaseConfig
 ) -> RuleResult:
     """Better than the champion by at least ``min_delta``; a tie is not an improvement."""
     new, old = challenger.metrics.get(metric, math.nan), champion.metrics.get(metric, math.nan)
-    values: dict[str, Any] = {"challenger": new, "champion": old, "min_delta": rules.min_delta}
-    if not (_is_number(new) and _is_number(old)):
-        who = "challenger" if not _is_number(new) else "champion"
-        return RuleResult("primary_metric", False, f"{who} {metric} is undefined (NaN)", values)
-    gain = improvement(metric, new, old)
-    needed = rules.min_delta * abs(old) if rules.min_delta_kind == "relative" else rules.min_delta
-    values.update(improvement=gain, needed=needed)
-    passed = gain > 0 and gain >= needed
-    verdict = "better" if passed else "not better"
-    return RuleResult(
+    return _margin_rule(
         "primary_metric",
-        passed,
-        f"{metric} {new:.4g} vs champion {old:.4g}: {verdict} (improvement {gain:+.4g}, "
-        f"needed > 0 and >= {needed:.4g})",
-        values,
+        metric,
+        new,
+        old,
+        other="champion",
+        margin=rules.min_delta,
+        kind=rules.min_delta_kind,
     )
+
+
+def baseline_rule(metric: str, challenger: Evaluation, rules: ReleaseConfig) -> RuleResult:
+    """Better than the trivial baseline on the same rows by at least ``baseline_margin``."""
+    new, old = challenger.metrics.get(metric, math.nan), challenger.baseline.get(metric, math.nan)
+    return _margin_rule(
+        "baseline",
+        metric,
+        new,
+        old,
+        other="baseline",
+        margin=rules.baseline_margin,
+        kind=rules.baseline_margin_kind,
+    )
+
+
+def fairness_rule(challenger: Evaluation, rules: ReleaseConfig) -> RuleResult:
+    """Every sensitive attribute's disparity within ``release.fairness.bound``.
+
+    An attribute with fewer than two groups large enough on these rows cannot be measured: it
+    is named in the reason, not failed (a small recent window must not block a release).
+    """
+    name, bound = rules.fairness.disparity, rules.fairness.bound
+    disparity = DISPARITIES[name]
+    values: dict[str, Any] = {"disparity": name, "bound": bound, "challenger": challenger.fairness}
+    if not challenger.fairness:
+        return RuleResult("fairness", True, "no sensitive attribute (data.sensitive_columns)")
+    measured = {k: v for k, v in sorted(challenger.fairness.items()) if math.isfinite(v)}
+    unmeasured = sorted(set(challenger.fairness) - set(measured))
+    note = ""
+    if unmeasured:
+        note = f"; not measurable (too few rows per group): {', '.join(unmeasured)}"
+    beyond = [f"{k} {v:.4g}" for k, v in measured.items() if disparity.beyond(v, bound)]
+    limit = f"the floor {bound:.4g}" if disparity.greater_is_better else f"the bound {bound:.4g}"
+    if beyond:
+        return RuleResult(
+            "fairness", False, f"{name} beyond {limit}: {', '.join(beyond)}{note}", values
+        )
+    within = ", ".join(f"{k} {v:.4g}" for k, v in measured.items()) or "no attribute"
+    return RuleResult("fairness", True, f"{name} within {limit}: {within}{note}", values)
+
+
+def fairness_champion_rule(
+    challenger: Evaluation, champion: Evaluation, rules: ReleaseConfig
+) -> RuleResult:
+    """No attribute further from parity than the champion by more than ``fairness.tolerance``."""
+    name, tolerance = rules.fairness.disparity, rules.fairness.tolerance
+    disparity = DISPARITIES[name]
+    worse, skipped = [], []
+    for attribute in sorted(set(challenger.fairness) | set(champion.fairness)):
+        new = challenger.fairness.get(attribute, math.nan)
+        old = champion.fairness.get(attribute, math.nan)
+        if not (math.isfinite(new) and math.isfinite(old)):
+            skipped.append(attribute)
+        elif disparity.worse_by(new, old) > tolerance:
+            worse.append(f"{attribute} ({new:.4g} vs {old:.4g})")
+    values = {"disparity": name, "tolerance": tolerance, "worse": worse, "skipped": skipped}
+    if worse:
+        return RuleResult(
+            "fairness_vs_champion",
+            False,
+            f"{name} worse than the champion's by more than {tolerance:.4g} on {', '.join(worse)}",
+            values,
+        )
+    note = f"; not comparable: {', '.join(skipped)}" if skipped else ""
+    reason = f"{name} within {tolerance:.4g} of the champion's{note}"
+    return RuleResult("fairness_vs_champion", True, reason, values)
 
 
 def slice_rule(
@@ -173,12 +262,19 @@ def decide(
     """Apply every rule; the challenger passes only if all do. The reason names the failures."""
     metric = rules.primary_metric
     if champion is None:
-        results = [floor_rule(metric, challenger, rules)]
+        results = [
+            floor_rule(metric, challenger, rules),
+            baseline_rule(metric, challenger, rules),
+            fairness_rule(challenger, rules),
+        ]
     else:
         results = [
             primary_rule(metric, challenger, champion, rules),
+            baseline_rule(metric, challenger, rules),
             slice_rule(metric, challenger, champion, rules),
             bootstrap_rule(metric, bootstrap_interval),
+            fairness_rule(challenger, rules),
+            fairness_champion_rule(challenger, champion, rules),
             latency_rule(challenger, champion, rules),
             schema_rule(challenger, champion, rules),
         ]

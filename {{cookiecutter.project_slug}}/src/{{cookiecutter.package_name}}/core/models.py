@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from .config import Config, ModelConfig
 from .errors import ConfigError
 from .features import build_preprocessor
+from .imbalance import balanced, thresholded
 from .task import Task
 
 
@@ -52,14 +53,19 @@ def build_estimator(model: ModelConfig, task: Task, seed: int) -> BaseEstimator:
     return cls(**params)
 
 
-def build_pipeline(config: Config) -> Pipeline:
-    """Preprocessing then estimator: the single object that is trained, logged and served."""
-    return Pipeline(
-        [
-            ("preprocess", build_preprocessor(config.data, config.features)),
-            ("model", build_estimator(config.model, config.data.task, config.seed)),
-        ]
-    )
+def build_pipeline(config: Config, positive: str | None = None) -> Pipeline:
+    """Preprocessing then estimator: the single object that is trained, logged and served.
+
+    ``imbalance`` may weigh the classes, or make the estimator decide by its probability of
+    the ``positive`` class against a threshold that `train` tunes on the validation split.
+    """
+    estimator = build_estimator(config.model, config.data.task, config.seed)
+    if config.imbalance.strategy == "class_weight":
+        estimator = balanced(estimator, config.model.name)
+    if config.imbalance.strategy == "threshold":
+        estimator = thresholded(estimator, positive, config.model.name)
+    preprocessor = build_preprocessor(config.data, config.features, seed=config.seed)
+    return Pipeline([("preprocess", preprocessor), ("model", estimator)])
 
 
 def features_and_target(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, pd.Series]:

@@ -1,5 +1,11 @@
 """The served model: the fitted pipeline, scored from plain records or from a DataFrame.
 
+With a compiled graph (an exported bundle's ``model.onnx``, verified by `export`) the API scores
+records with it (``core/compiled.py``), and batch scoring too when `export` measured it faster;
+the graph is checked again on probe records when it is loaded, and a graph that cannot load or
+disagrees leaves the pipeline serving (``engine`` and ``engine_reason`` say which, and why).
+Without one, the pipeline serves as follows.
+
 A DataFrame per request costs about as much as the prediction itself, so records take a
 faster road to the *same* fitted transforms: each block of the pipeline's ColumnTransformer
 gets a NumPy array of its columns, in its fitted order, and the estimator gets their
@@ -35,6 +41,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
+from .bundle_metadata import NOT_COMPILED
+from .compiled import CompiledModel, Outputs, disagreement
 from .config import ColumnSpec
 
 Record = Mapping[str, Any]
@@ -129,23 +137,75 @@ def argmax_predictions(model: Any, inputs: Any, probabilities: np.ndarray) -> np
 
 
 class Predictor:
-    """Scores records (the API) or DataFrames (batch) with one fitted pipeline."""
+    """Scores records (the API) or DataFrames (batch) with one fitted pipeline.
 
-    def __init__(self, pipeline: Pipeline, columns: Mapping[str, ColumnSpec]) -> None:
+    ``graph`` is the pipeline's ONNX form, used for records and, with ``batch_graph``, for
+    DataFrames; ``reason`` says why there is none (it becomes ``engine_reason``).
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        columns: Mapping[str, ColumnSpec],
+        graph: bytes | None = None,
+        *,
+        batch_graph: bool = False,
+        reason: str = NOT_COMPILED,
+    ) -> None:
         self.pipeline = pipeline
         self.feature_columns = list(columns)
         classes = getattr(pipeline, "classes_", None)
         self.classes: list[Any] | None = classes.tolist() if classes is not None else None
         self._estimator = pipeline.steps[-1][1]
         self._argmax = self.classes is not None and type(self._estimator) in ARGMAX_PREDICT
+        self._compiled: CompiledModel | None = None
+        self._batch_compiled = False
+        self.engine, self.engine_reason = "sklearn", reason
         self._blocks = _compile(pipeline, columns)
-        if self._blocks is not None and not self._agrees(probe_records(columns)):
+        probes = probe_records(columns)
+        if self._blocks is not None and not self._agrees(probes):
             self._blocks = None
+        if graph is not None:
+            self._load_graph(graph, columns, probes)
+            self._batch_compiled = batch_graph and self._compiled is not None
 
     @property
     def fast(self) -> bool:
         """True when records are scored without building a DataFrame."""
-        return self._blocks is not None
+        return self._compiled is not None or self._blocks is not None
+
+    def _load_graph(
+        self, graph: bytes, columns: Mapping[str, ColumnSpec], probes: list[dict[str, Any]]
+    ) -> None:
+        """Serve with the graph only if it loads and gives the pipeline's answers on probes."""
+        try:
+            compiled = CompiledModel(graph, columns, classifier=self.classes is not None)
+            found = compiled.run_records(probes)
+        except Exception as error:  # a corrupt or foreign file raises anything
+            self.engine_reason = f"model.onnx cannot be run, scikit-learn serves: {error!r}"[:500]
+            return
+        problem: str | None
+        try:
+            scores = self.score_frame(self.frame(probes))
+        except Exception as error:  # the graph cannot be vouched for: serve the pipeline as it is
+            problem = f"the pipeline itself cannot score them ({error!r})"[:300]
+        else:
+            expected = (np.asarray(scores.predictions, dtype=object), scores.probabilities)
+            _, problem = disagreement(expected, found, classifier=self.classes is not None)
+        if problem is not None:
+            self.engine_reason = (
+                f"model.onnx disagrees with the pipeline on probe records: {problem}"
+            )
+            return
+        self._compiled, self.engine = compiled, "onnx"
+        self.engine_reason = "model.onnx, verified by `export` and on probe records at load"
+
+    def _compiled_scores(self, outputs: Outputs, *, probabilities: bool = True) -> Scores:
+        predictions, proba = outputs
+        numbers = proba if proba is not None else predictions
+        if numbers.dtype.kind == "f" and not np.isfinite(numbers).all():
+            raise ValueError("the model produced non-finite scores for these inputs")
+        return Scores(predictions.tolist(), proba if probabilities else None)
 
     def frame(self, records: Sequence[Record]) -> pd.DataFrame:
         """Records as the DataFrame the pipeline was trained on (missing values as NaN)."""
@@ -182,6 +242,8 @@ class Predictor:
 
     def score_records(self, records: Sequence[Record]) -> Scores:
         """Score validated records (missing values as None)."""
+        if self._compiled is not None:
+            return self._compiled_scores(self._compiled.run_records(records))
         if self._blocks is None:
             return self.score_frame(self.frame(records))
         parts = []
@@ -201,5 +263,8 @@ class Predictor:
 
         ``probabilities=False`` skips a classifier's probabilities (one ``predict`` call).
         """
+        if self._batch_compiled and self._compiled is not None:
+            outputs = self._compiled.run_frame(frame)
+            return self._compiled_scores(outputs, probabilities=probabilities)
         inputs = self.pipeline[:-1].transform(frame[self.feature_columns])
         return self._scores(self._estimator, inputs, probabilities=probabilities)

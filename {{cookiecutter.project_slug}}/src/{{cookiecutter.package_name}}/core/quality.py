@@ -13,7 +13,13 @@ import pandas as pd
 from .columns import PREDICTION, PROBA_PREFIX
 from .config import ColumnSpec, DataConfig, QualityConfig
 from .drift import MISSING, category_counts, numeric_values
+from .encoders import as_boolean
 from .validation import Violation, check_column, column_set_violations
+
+# Types whose values `validate` reads (a number, a date, a yes/no): unreadable ones are schema
+# violations. Dates and free text have no categories: only their missing rate is watched.
+TYPED = frozenset({"numeric", "datetime", "boolean"})
+OPEN_ENDED = frozenset({"datetime", "text"})
 
 
 @dataclass(frozen=True)
@@ -62,11 +68,18 @@ def schema_violations(
         unexpected="not in the schema nor in ignore_columns",
         tolerated=lambda name: expected_extra(name, config),
     )
-    for name in data.columns_of_type("numeric"):
+    typed = [name for name in data.feature_columns if data.columns[name].type in TYPED]
+    for name in typed:
         if name in frame.columns:
             rules = check_column(name, frame[name], data.columns[name])
             found.extend(violation for violation in rules if violation.rule == "dtype")
     return found
+
+
+def _yes_no(series: pd.Series) -> pd.Series:
+    """Readable yes/no values as True/False; an unreadable one stays, and counts as unseen."""
+    read = series.map(as_boolean)
+    return series.where(read.isna(), read)
 
 
 def _rate(part: int, whole: int) -> float:
@@ -94,8 +107,10 @@ def feature_quality(
         )
         if out_of_range > config.max_out_of_range_rate:
             problems.append(f"{out_of_range:.1%} of values outside [{spec.min}, {spec.max}]")
+    elif spec.type in OPEN_ENDED:
+        missing_current = float(pd.isna(current).mean()) if len(current) else 0.0
     else:
-        counts = category_counts(current)
+        counts = category_counts(current if spec.type != "boolean" else _yes_no(current))
         missing_current = _rate(counts.get(MISSING, 0), len(current))
         allowed = set(spec.categories or category_counts(reference))
         present = sum(count for label, count in counts.items() if label != MISSING)

@@ -9,18 +9,37 @@ feedback label is generated the same way from the target's schema (``feedback_mo
 request ids follow one pattern (``RequestId``), safe to echo in a header.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
 
 from .bundle_metadata import BundleMetadata
 from .config import ColumnSpec
+from .encoders import as_boolean
 
 MAX_TEXT = 200
+MAX_DOCUMENT = 20_000  # characters of a free-text value (a `text` column)
+# An ISO 8601 date, optionally with a time (seconds, up to 6 decimals) and a UTC offset.
+ISO_DATETIME = (
+    r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$"
+)
+DATETIME_HELP = "An ISO 8601 date or date and time, e.g. 2024-05-31 or 2024-05-31T13:45:00Z."
 MAX_REQUEST_ID = 128
 # Letters, digits and . _ : - only: an id is echoed in the x-request-id header (Latin-1, no
 # control characters) and written to logs and label files, so nothing else is accepted.
@@ -49,6 +68,27 @@ class Problem:
     message: str
 
 
+def _real_datetime(text: str) -> str:
+    """An ISO 8601 date (and time) that exists (the pattern alone admits 2024-02-30); the
+    text is kept as sent. A refusal's rule is ``type``, as in the batch check."""
+    if re.fullmatch(ISO_DATETIME, text) is None:
+        raise PydanticCustomError(
+            "datetime_type", "Input should be an ISO 8601 date or date and time"
+        )
+    try:
+        datetime.fromisoformat(text)
+    except ValueError as error:
+        raise PydanticCustomError(
+            "datetime_type", "Input should be a real date: {reason}", {"reason": str(error)}
+        ) from error
+    return text
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integers include 3.0: take it as 3 (text, booleans and 3.5 stay refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class PredictRequestBase(BaseModel):
     """What every request carries besides its records; subclassed per model schema."""
 
@@ -58,7 +98,21 @@ class PredictRequestBase(BaseModel):
     entity_id: str | None = Field(
         default=None,
         max_length=MAX_TEXT,
-        description="Routes the request in canary mode; the same id always gets the same arm.",
+        description="Whom the records are about: stored only as a keyed hash (erasable with "
+        "DELETE /admin/entities/{id}), and the canary routing key (same id, same arm).",
+    )
+    explain: bool = Field(
+        default=False,
+        strict=True,
+        description="Also explain each prediction: every input column's contribution "
+        "(docs: Responsible ML).",
+    )
+    explain_top: Annotated[int, Field(strict=True, ge=1), BeforeValidator(_whole_number)] | None = (
+        Field(
+            default=None,
+            description="With `explain`: only the largest contributions (the rest is summed "
+            "in `other`); default: every column.",
+        )
     )
 
 
@@ -96,6 +150,20 @@ def _field(spec: ColumnSpec) -> tuple[Any, Any]:
     kind: Any
     if spec.type == "numeric":
         kind = Annotated[float, Field(strict=True, ge=spec.min, le=spec.max, allow_inf_nan=False)]
+    elif spec.type == "boolean":
+        kind = Annotated[bool, Field(strict=True)]
+    elif spec.type == "datetime":
+        kind = Annotated[
+            str,
+            Field(
+                strict=True,
+                description=DATETIME_HELP,
+                json_schema_extra={"pattern": ISO_DATETIME},
+            ),
+            AfterValidator(_real_datetime),
+        ]
+    elif spec.type == "text":
+        kind = Annotated[str, Field(strict=True, max_length=MAX_DOCUMENT)]
     elif spec.categories:
         kind = Literal[tuple(spec.categories)]
     else:
@@ -135,11 +203,6 @@ def feedback_model(target: ColumnSpec, max_records: int) -> type[FeedbackRequest
         label=(label, ...),
         record=(record, 0),
     )
-
-
-def _whole_number(value: Any) -> Any:
-    """JSON Schema's integers include 3.0: take it as 3 (text, booleans and 3.5 stay refused)."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _location(parts: tuple[int | str, ...]) -> str:
@@ -193,12 +256,24 @@ def invalid_rows(frame: pd.DataFrame, columns: Mapping[str, ColumnSpec]) -> pd.D
                 add(finite & (numbers < spec.min), name, "min")
             if spec.max is not None:
                 add(finite & (numbers > spec.max), name, "max")
+        elif spec.type == "boolean":
+            add(present & column.map(as_boolean).isna().to_numpy(), name, "type")
+        elif spec.type == "datetime" and not pd.api.types.is_datetime64_any_dtype(column):
+            add(present & ~_iso_datetimes(column), name, "type")
         elif spec.categories:
             text = column if pd.api.types.is_string_dtype(column) else column.astype(str)
             add(present & ~text.isin(spec.categories).to_numpy(), name, "categories")
     if not found:
         return pd.DataFrame({"row": [], "field": [], "rule": [], "value": []})
     return pd.concat(found, ignore_index=True).sort_values(["row", "field"], kind="stable")
+
+
+def _iso_datetimes(column: pd.Series) -> np.ndarray:
+    """Where a value is a real ISO 8601 date (and time), as the API's pattern + check accept."""
+    text = column.astype(str)
+    shaped = text.str.fullmatch(ISO_DATETIME).fillna(False).to_numpy(dtype=bool)
+    parsed = pd.to_datetime(text.where(shaped), errors="coerce", format="ISO8601", utc=True)
+    return shaped & parsed.notna().to_numpy()
 
 
 def _numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:

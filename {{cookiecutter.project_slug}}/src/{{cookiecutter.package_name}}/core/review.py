@@ -4,6 +4,8 @@ Confidence is the top class probability. Reviewing the least confident predictio
 uncertainty sampling: each label a person gives is worth the most to the next retrain. The
 queue goes out as a Label Studio import file (with the model's answer as a pre-annotation,
 so a reviewer confirms or corrects) or as CSV, and comes back through `feedback import`.
+Each exported row carries the pseudonym of its entity (``entity``), so that `feedback forget`
+can take one person's rows out of an export (``tasks_without``, ``rows_without``).
 """
 
 from typing import Any
@@ -16,6 +18,7 @@ from .labels import CONTROL
 from .served import KEYS
 
 RECORD_VIEW = "record"  # the Label Studio object the control labels (<Text name="record">)
+ENTITY = "entity"  # the pseudonym of the entity a row is about (None: the request named none)
 
 
 def confidence(frame: pd.DataFrame) -> pd.Series:
@@ -53,6 +56,7 @@ def to_label_studio(queue: pd.DataFrame, data: DataConfig) -> list[dict[str, Any
         features: dict[str, Any] = {name: _plain(row.get(name)) for name in data.feature_columns}
         text = ", ".join(f"{name}={value}" for name, value in features.items())
         shown: dict[str, Any] = {"request_id": row["request_id"], "record": int(row["record"])}
+        shown[ENTITY] = _plain(row.get(ENTITY))
         shown.update(text=text, **features)
         choice = {"choices": [str(row[PREDICTION])]}
         answer = {"from_name": CONTROL, "to_name": RECORD_VIEW, "type": "choices", "value": choice}
@@ -66,8 +70,8 @@ def to_label_studio(queue: pd.DataFrame, data: DataConfig) -> list[dict[str, Any
 
 
 def to_table(queue: pd.DataFrame, data: DataConfig) -> pd.DataFrame:
-    """CSV rows: keys, features, the model's answer and confidence, and an empty label."""
-    columns = [*KEYS, *data.feature_columns, PREDICTION, "confidence"]
+    """CSV rows: keys, entity, features, the model's answer and confidence, an empty label."""
+    columns = [*KEYS, ENTITY, *data.feature_columns, PREDICTION, "confidence"]
     return queue.reindex(columns=columns).assign(**{CONTROL: ""})
 
 
@@ -79,3 +83,16 @@ def labelling_config(data: DataConfig) -> str:
         f'<Choices name="{CONTROL}" toName="{RECORD_VIEW}" choice="single">{choices}</Choices>'
         "</View>"
     )
+
+
+def tasks_without(tasks: list[dict[str, Any]], entity: str) -> list[dict[str, Any]]:
+    """Label Studio tasks without those about ``entity`` (a pseudonym)."""
+    return [task for task in tasks if task.get("data", {}).get(ENTITY) != entity]
+
+
+def rows_without(table: pd.DataFrame, entity: str) -> pd.DataFrame:
+    """A review table without the rows about ``entity`` (a pseudonym)."""
+    if ENTITY not in table.columns:
+        return table
+    kept: pd.DataFrame = table[table[ENTITY].to_numpy(dtype=object) != entity]
+    return kept.reset_index(drop=True)

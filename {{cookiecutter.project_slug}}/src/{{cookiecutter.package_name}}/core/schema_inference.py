@@ -1,5 +1,10 @@
 """Schema inference for `data init`: propose column types, categories, ranges and missing rates.
 
+Types, in order of precedence: yes/no values are ``boolean``; numbers ``numeric``; ISO dates
+``datetime``; text with at most ``MAX_CATEGORIES`` values ``categorical`` (listed); text of
+several words per value ``text`` (free text); text with (nearly) one value per row an
+identifier (``feature: false``); any other text a high-cardinality ``categorical`` (no list).
+
 Pure: a DataFrame in, a dataset config document out; the job writes it to `conf/data/`.
 The document selects its task's config (`conf/task/`), so a project switches between
 classification and regression with the dataset alone.
@@ -12,13 +17,18 @@ from typing import Any
 import pandas as pd
 
 from .config import DataConfig
+from .encoders import FALSE_WORDS, TRUE_WORDS
 from .errors import ConfigError, ProjectError
 from .task import Task
 
+BOOLEAN_WORDS = TRUE_WORDS | FALSE_WORDS
 MAX_CATEGORIES = 50
-
-
 MISSING_MARGIN = 0.05
+# Free text: values of at least this many words, on the median. Product names of three words
+# are text too: a bag of words reads them better than one category per name.
+TEXT_MIN_WORDS = 3
+# An identifier: at least this share of the values is distinct (order ids, e-mails, ...).
+IDENTIFIER_UNIQUE_SHARE = 0.95
 
 
 def infer_column(series: pd.Series) -> dict[str, Any]:
@@ -28,21 +38,34 @@ def infer_column(series: pd.Series) -> dict[str, Any]:
     # Round first: float error (0.1 + 0.05 = 0.15000000000000002) must not add a whole percent.
     allowed = math.ceil(round((missing + MISSING_MARGIN) * 100, 6)) / 100
     spec: dict[str, Any] = {"max_missing": min(1.0, allowed)}
-    if pd.api.types.is_bool_dtype(series):
-        return {
-            "type": "categorical",
-            "categories": sorted(str(v) for v in present.unique()),
-            **spec,
-        }
+    if pd.api.types.is_bool_dtype(series) or _looks_like_yes_no(present):
+        return {"type": "boolean", **spec}
     if pd.api.types.is_numeric_dtype(series):
         return {"type": "numeric", "min": float(present.min()), "max": float(present.max()), **spec}
     if pd.api.types.is_datetime64_any_dtype(series) or _looks_like_dates(present):
         return {"type": "datetime", **spec}
-    values = sorted(str(v) for v in present.unique())
-    if len(values) > MAX_CATEGORIES:
-        # Identifiers and free text: allowed through validation, but not a model input.
-        return {"type": "categorical", "feature": False, **spec}
-    return {"type": "categorical", "categories": values, **spec}
+    return {**_infer_strings(present.astype(str)), **spec}
+
+
+def _infer_strings(text: pd.Series) -> dict[str, Any]:
+    """Few values: categories, listed. Many: free text, an identifier or an open category."""
+    values = sorted(text.unique())
+    if len(values) <= MAX_CATEGORIES:
+        return {"type": "categorical", "categories": values}
+    if text.str.count(r"\S+").median() >= TEXT_MIN_WORDS:
+        return {"type": "text"}
+    if len(values) >= IDENTIFIER_UNIQUE_SHARE * len(text):
+        # Identifiers: allowed through validation, but a model would only memorise them.
+        return {"type": "categorical", "feature": False}
+    return {"type": "categorical"}  # high-cardinality: target-encoded (core/features.py)
+
+
+def _looks_like_yes_no(values: pd.Series) -> bool:
+    """Two distinct yes/no words (yes/no, true/false, y/n, ...), as text, whatever their case."""
+    if pd.api.types.is_numeric_dtype(values) or values.empty:
+        return False
+    words = set(values.astype(str).str.lower().unique())
+    return len(words) == 2 and any(w in TRUE_WORDS for w in words) and words <= BOOLEAN_WORDS
 
 
 def _looks_like_dates(values: pd.Series) -> bool:

@@ -10,7 +10,8 @@ is ``io/prediction_log.py``.
 import pandas as pd
 
 KEYS = ["request_id", "record"]
-META = [*KEYS, "model_version", "arm", "latency_ms", "timestamp"]
+# ``entity``: the pseudonym of whom the request was about (`core/privacy.py`), or missing.
+META = [*KEYS, "model_version", "arm", "latency_ms", "timestamp", "entity"]
 SHADOW = "shadow"  # a shadow challenger's prediction: logged, never returned
 UNROUTED = "unrouted"  # a request refused before it was routed (bad input): logged as a failure
 

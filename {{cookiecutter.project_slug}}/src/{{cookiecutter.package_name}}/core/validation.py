@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .config import ColumnSpec, DataConfig
+from .encoders import as_boolean
 
 MAX_EXAMPLES = 5
 
@@ -85,6 +86,18 @@ def check_column(name: str, series: pd.Series, spec: ColumnSpec) -> list[Violati
                     _examples(unknown),
                 )
             )
+    elif spec.type == "boolean":
+        unreadable = present[present.map(as_boolean).isna()]
+        if len(unreadable):
+            found.append(
+                Violation(
+                    name,
+                    "dtype",
+                    f"expected yes/no values (true/false, yes/no, 1/0, ...), found "
+                    f"{len(unreadable)} that are not",
+                    _examples(unreadable),
+                )
+            )
     elif spec.type == "datetime":
         parsed = pd.to_datetime(present, errors="coerce", format="mixed")
         unparsable = present[parsed.isna()]
@@ -149,6 +162,8 @@ def clean_frame(frame: pd.DataFrame, data: DataConfig) -> pd.DataFrame:
             typed[name] = pd.to_numeric(frame[name]).astype("float64")
         elif spec.type == "datetime":
             typed[name] = pd.to_datetime(frame[name], format="mixed")
+        elif spec.type == "boolean":
+            typed[name] = frame[name].map(as_boolean).astype("boolean")
         else:
             typed[name] = frame[name].where(frame[name].isna(), frame[name].astype(str))
     return typed[typed[data.target].notna()].reset_index(drop=True)

@@ -1,6 +1,7 @@
 """Self-contained model bundles: what a container serves, and what its traffic is judged against.
 
 A bundle directory holds ``model/`` (the MLflow model), ``metadata.json`` (`BundleMetadata`),
+``model.onnx`` (the compiled model, when `export` verified one: ``core/engine.py``),
 ``MODEL_CARD.md`` and ``reference/``: the model's own evaluation (its scored reference
 snapshot, test metrics and slices), which `monitor` compares production with. A registered
 version has the same reference in its training run (``evaluation/``, logged by `evaluate`).
@@ -11,7 +12,7 @@ serves, never whatever this checkout trained last.
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from sklearn.pipeline import Pipeline
 from ..core.bundle_metadata import BundleMetadata
 from ..core.config import Config, DataConfig
 from ..core.errors import ProjectError
+from ..core.explanations import background_sample
+from ..core.predictor import Predictor
 from ..core.timestamps import now
 from . import paths
 from .files import read_json, read_table
@@ -30,6 +33,7 @@ from .tracking import EVALUATION_DIR
 
 METADATA = "metadata.json"
 MODEL_DIR = "model"
+COMPILED = "model.onnx"
 CARD = "MODEL_CARD.md"
 REFERENCE_DIR = "reference"
 # Written by `evaluate`, logged to the run's EVALUATION_DIR, copied to a bundle's reference/.
@@ -42,10 +46,32 @@ class MissingReferenceError(ProjectError):
 
 @dataclass(frozen=True)
 class Bundle:
-    """A loaded model and the facts serving needs about it."""
+    """A loaded model and the facts serving needs about it.
+
+    ``background`` is a sample of the model's reference rows, which its predictions are
+    explained against (`core/explanations.py`); None when it was not asked for, or the model
+    has no reference.
+    """
 
     pipeline: Pipeline
     metadata: BundleMetadata
+    background: pd.DataFrame | None = None
+    graph: bytes | None = None  # the model's verified ONNX form (``model.onnx``), if any
+
+    def predictor(self) -> Predictor:
+        """The model as it scores: with its verified graph when it has one (``engine``)."""
+        inference = self.metadata.inference
+        compiled = inference.engine == "onnx"
+        reason = inference.reason
+        if compiled and self.graph is None:
+            reason = f"{COMPILED} is missing from the bundle: scikit-learn serves"
+        return Predictor(
+            self.pipeline,
+            dict(self.metadata.columns),
+            self.graph if compiled else None,
+            batch_graph=inference.batch_engine == "onnx",
+            reason=reason,
+        )
 
 
 @dataclass(frozen=True)
@@ -128,7 +154,7 @@ def read_reference(directory: Path) -> Reference:
 
 
 def _open(source: str, config: Config) -> tuple[Bundle, Callable[[], Reference]]:
-    """The bundle at ``source``, and how to read its reference (only `monitor` needs it)."""
+    """The bundle at ``source``, and how to read its reference (`monitor`, explanations)."""
     import mlflow.sklearn
 
     if source.startswith("models:/"):
@@ -158,13 +184,26 @@ def _open(source: str, config: Config) -> tuple[Bundle, Callable[[], Reference]]
             f"{directory / METADATA} is not valid bundle metadata: {error}"
         ) from error
     pipeline = mlflow.sklearn.load_model(str(directory / MODEL_DIR))
-    return Bundle(pipeline, facts), lambda: read_reference(directory / REFERENCE_DIR)
+    compiled = directory / COMPILED
+    graph = compiled.read_bytes() if compiled.is_file() else None
+    return Bundle(pipeline, facts, graph=graph), lambda: read_reference(directory / REFERENCE_DIR)
 
 
-def load_bundle(source: str, config: Config) -> Bundle:
-    """A bundle directory, or a registry URI such as ``models:/<name>@champion``."""
-    bundle, _ = _open(source, config)
-    return bundle
+def load_bundle(source: str, config: Config, *, background: bool = False) -> Bundle:
+    """A bundle directory, or a registry URI such as ``models:/<name>@champion``.
+
+    ``background``: also sample the rows its predictions are explained against, from its
+    reference (none when it has no reference: explanations are then refused, by name).
+    """
+    bundle, reference = _open(source, config)
+    if not background:
+        return bundle
+    try:
+        scored = reference().scored
+    except MissingReferenceError:
+        return bundle
+    sample = background_sample(scored, bundle.metadata.feature_columns)
+    return replace(bundle, background=sample)
 
 
 def load_reference(source: str, config: Config) -> tuple[Bundle, Reference]:

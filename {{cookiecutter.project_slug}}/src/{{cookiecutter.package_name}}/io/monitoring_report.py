@@ -100,6 +100,17 @@ def gauges(report: dict[str, Any], dataset: str) -> CollectorRegistry:
         metric = performance["metric"]
         value = [({"metric": metric}, performance["current"].get(metric))]
         gauge("performance", "The monitored metric on the labelled rows.", value)
+    if fairness := report.get("fairness"):
+        disparity = fairness["disparity"]
+        values = [
+            ({"attribute": name, "disparity": disparity}, value)
+            for name, value in fairness["values"].items()
+        ]
+        gauge("fairness_disparity", "The bounded disparity per sensitive attribute.", values)
+        breached = [
+            ({"attribute": name}, name in fairness["breaches"]) for name in fairness["values"]
+        ]
+        gauge("fairness_breach", "1 when the attribute's disparity is beyond its bound.", breached)
     if health := report.get("service_health"):
         arms = [({"model_version": h["model_version"], "arm": h["arm"]}, h) for h in health]
         for name, key, help_text in (

@@ -25,9 +25,11 @@ TRAIN_METRICS = Path("reports/train_metrics.json")
 
 METRICS = Path("reports/metrics.json")
 SLICES = Path("reports/slices.json")
+FAIRNESS = Path("reports/fairness.json")  # group metrics and disparities per sensitive attribute
 PLOTS_DIR = Path("reports/plots")
 PREDICTIONS_PLOT = PLOTS_DIR / "predictions.csv"
 IMPORTANCE_PLOT = PLOTS_DIR / "importance.csv"
+EXPLANATIONS_PLOT = PLOTS_DIR / "explanations.csv"  # mean |contribution| per input column
 SCORED_REFERENCE = PROCESSED_DIR / "reference_scored.parquet"
 
 MONITORING_DIR = Path("reports/monitoring")

@@ -44,6 +44,17 @@ def importance_png(importance: pd.DataFrame, path: Path) -> Path:
     return _save(figure, path)
 
 
+def explanations_png(summary: pd.DataFrame, output: str, path: Path) -> Path:
+    """Horizontal bars of the mean absolute contribution per column, largest on top."""
+    ordered = summary.sort_values("mean_abs_contribution")
+    figure = Figure(figsize=(6, max(2.5, 0.4 * len(ordered))))
+    axis = figure.subplots()
+    axis.barh(ordered["column"], ordered["mean_abs_contribution"])
+    axis.set_xlabel(f"mean |contribution| to {output}")
+    axis.set_title("Explanations (test split)")
+    return _save(figure, path)
+
+
 def _save(figure: Figure, path: Path) -> Path:
     figure.tight_layout()
     with atomic_path(path) as temporary:  # the format from the real name, not the temporary's

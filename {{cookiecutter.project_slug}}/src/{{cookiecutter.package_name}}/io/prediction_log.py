@@ -7,8 +7,14 @@ champion answered the caller). Together they give service health its error rates
 
 Writing: the response path only puts an entry on ``PredictionLog``'s bounded queue (never
 blocks, never raises: a full queue drops the entry and counts it); one background thread
-serialises entries to JSON and writes them in batches, one transaction per batch. Old rows are
-pruned by age and count as the writer goes.
+serialises entries to JSON and writes them in batches, one transaction per batch; the same
+transaction deletes the rows older than ``max_age_days`` and those beyond ``max_rows``, so the
+retention policy holds after every write.
+
+Personal data (docs: Responsible ML): the writer stores a record as ``Privacy.record`` gives it
+(``pii: true`` columns hashed or left out) and the request's entity id only as its keyed hash
+(``entity``), which is how ``erase`` finds one person's rows. Inputs outside the model's schema
+never get here: the request model refuses them, and a refusal stores its rule, not the value.
 
 What can be lost, and when (docs: Reliability):
 - a clean shutdown (``close``, SIGTERM) drains the queue: nothing;
@@ -21,7 +27,8 @@ What can be lost, and when (docs: Reliability):
 
 Reading (read-only connections; a missing log reads as empty): ``read_window`` (predictions as
 a table), ``served_rows`` (what callers were answered with, by feedback key), ``read_requests``
-(one row per request and arm, answered or not) and ``logged_keys`` (which keys were served).
+(one row per request and arm, answered or not), ``logged_keys`` (which keys were served) and
+``served_entities`` (their entities).
 """
 
 import json
@@ -36,17 +43,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from ..core.columns import PREDICTION, PROBA_PREFIX
 from ..core.config import LogWindowConfig
 from ..core.errors import ProjectError
+from ..core.privacy import Privacy
 from ..core.served import META, SHADOW
 from ..core.timestamps import stamp
 
 MAX_BATCH = 10_000
 FLUSH_SECONDS = 0.05
-PRUNE_EVERY_SECONDS = 60.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,7 +67,8 @@ CREATE TABLE IF NOT EXISTS predictions (
     features TEXT NOT NULL,
     prediction TEXT NOT NULL,
     probabilities TEXT,
-    latency_ms REAL NOT NULL
+    latency_ms REAL NOT NULL,
+    entity TEXT
 );
 CREATE INDEX IF NOT EXISTS predictions_timestamp ON predictions (timestamp);
 CREATE TABLE IF NOT EXISTS failures (
@@ -74,16 +83,21 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 CREATE INDEX IF NOT EXISTS failures_timestamp ON failures (timestamp);
 """
+# After the schema (a log written before entities were kept gets the column first).
+ENTITY_INDEX = (
+    "CREATE INDEX IF NOT EXISTS predictions_entity ON predictions (entity) WHERE entity IS NOT NULL"
+)
 # A batch goes in as one JSON array of rows, in one statement per table: `executemany` would
 # take the GIL back after every row and, under load, wait for it each time (the writer then
 # lags the requests, and a crash loses several times more).
 INSERT = (
     "INSERT INTO predictions (request_id, record, timestamp, model_name, model_version, arm, "
-    "features, prediction, probabilities, latency_ms) "
+    "features, prediction, probabilities, latency_ms, entity) "
     "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
     "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
     "json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'), "
-    "json_extract(value, '$[8]'), json_extract(value, '$[9]') FROM json_each(?)"
+    "json_extract(value, '$[8]'), json_extract(value, '$[9]'), json_extract(value, '$[10]') "
+    "FROM json_each(?)"
 )
 INSERT_FAILURE = (
     "INSERT INTO failures (request_id, timestamp, model_version, arm, status, reason, latency_ms) "
@@ -91,7 +105,8 @@ INSERT_FAILURE = (
     "json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
     "json_extract(value, '$[5]'), json_extract(value, '$[6]') FROM json_each(?)"
 )
-# Retention, per table: rows older than a timestamp, then rows beyond the newest N.
+# Retention, per table, with every write: rows older than a timestamp, then rows beyond the
+# newest N (both by index: cheap when there is nothing to delete).
 PRUNE = (
     "DELETE FROM predictions WHERE timestamp < :oldest",
     "DELETE FROM predictions WHERE id <= (SELECT MAX(id) FROM predictions) - :keep",
@@ -115,14 +130,23 @@ FAILED = (
 )
 # Served rows per request id, for ids given as one JSON array (any number, one statement).
 SERVED_COUNTS = (
-    "SELECT request_id, COUNT(*) FROM predictions WHERE arm != ? "
+    "SELECT request_id, COUNT(*), MAX(entity) FROM predictions WHERE arm != ? "
     "AND request_id IN (SELECT value FROM json_each(?)) GROUP BY request_id"
+)
+# Erasure: every row of the requests about one entity (their shadow rows have no entity).
+ENTITY_REQUESTS = "SELECT DISTINCT request_id FROM predictions WHERE entity = ?"
+ERASE = (
+    "DELETE FROM predictions WHERE request_id IN (SELECT value FROM json_each(:ids))",
+    "DELETE FROM failures WHERE request_id IN (SELECT value FROM json_each(:ids))",
 )
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One request's predictions, as the response path hands them over (no serialising yet)."""
+    """One request's predictions, as the response path hands them over (no serialising yet).
+
+    ``records`` and ``entity_id`` are raw: the writer stores them as ``Privacy`` allows.
+    """
 
     request_id: str
     timestamp: datetime
@@ -134,6 +158,7 @@ class Entry:
     probabilities: Sequence[Sequence[float]] | None
     classes: Sequence[Any] | None
     latency_ms: float
+    entity_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,9 +178,10 @@ class Failure:
     latency_ms: float
 
 
-def rows(entry: Entry) -> list[tuple[Any, ...]]:
-    """The table rows of one entry, one per record."""
+def rows(entry: Entry, privacy: Privacy) -> list[tuple[Any, ...]]:
+    """The table rows of one entry, one per record, as ``privacy`` allows them to be stored."""
     when = stamp(entry.timestamp)
+    entity = privacy.entity(entry.entity_id)
     found = []
     for index, (record, prediction) in enumerate(
         zip(entry.records, entry.predictions, strict=True)
@@ -163,7 +189,7 @@ def rows(entry: Entry) -> list[tuple[Any, ...]]:
         probabilities = None
         if entry.probabilities is not None and entry.classes is not None:
             values = zip(entry.classes, entry.probabilities[index], strict=True)
-            probabilities = json.dumps({str(label): float(p) for label, p in values})
+            probabilities = orjson.dumps({str(label): float(p) for label, p in values}).decode()
         found.append(
             (
                 entry.request_id,
@@ -172,10 +198,11 @@ def rows(entry: Entry) -> list[tuple[Any, ...]]:
                 entry.model_name,
                 entry.model_version,
                 entry.arm,
-                json.dumps(record),
-                json.dumps(prediction),
+                orjson.dumps(privacy.record(record)).decode(),
+                orjson.dumps(prediction).decode(),
                 probabilities,
                 entry.latency_ms,
+                entity,
             )
         )
     return found
@@ -199,6 +226,10 @@ def connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; fast in WAL
     connection.executescript(SCHEMA)
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(predictions)")}
+    if "entity" not in columns:
+        connection.execute("ALTER TABLE predictions ADD COLUMN entity TEXT")
+    connection.execute(ENTITY_INDEX)
     return connection
 
 
@@ -208,10 +239,24 @@ def read_only(path: Path) -> sqlite3.Connection:
 
 
 class PredictionLog:
-    """A bounded queue in front of one SQLite writer thread."""
+    """A bounded queue in front of one SQLite writer thread.
 
-    def __init__(self, path: Path, *, max_rows: int, max_age_days: float, queue_size: int) -> None:
+    ``privacy`` says how records and entity ids are stored; opening the log checks that it can
+    store them (a PII column and no key is a ``PseudonymKeyError``, before the first request).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_rows: int,
+        max_age_days: float,
+        queue_size: int,
+        privacy: Privacy | None = None,
+    ) -> None:
         self.path, self.max_rows, self.max_age = path, max_rows, timedelta(days=max_age_days)
+        self.privacy = privacy or Privacy()
+        self.privacy.check_can_store()
         self.dropped = 0  # entries refused because the queue was full
         self._dropped_lock = threading.Lock()  # the request path and the shadow thread count
         self.failed = 0  # rows the database refused (e.g. disk full); reported on stderr
@@ -258,7 +303,6 @@ class PredictionLog:
             self._thread.join()
 
     def _write_forever(self) -> None:
-        last_prune = 0.0
         done = False
         while not done:
             batch = [self._queue.get()]  # an idle server: wait here, no polling
@@ -275,34 +319,30 @@ class PredictionLog:
             for marker in batch:
                 if isinstance(marker, threading.Event):
                     marker.set()
-            if time.monotonic() - last_prune > PRUNE_EVERY_SECONDS or done:
-                self._prune()
-                last_prune = time.monotonic()
         self._connection.close()
 
     def _write(self, entries: list[Entry | Failure]) -> None:
-        values = [row for entry in entries if isinstance(entry, Entry) for row in rows(entry)]
+        values = [
+            row
+            for entry in entries
+            if isinstance(entry, Entry)
+            for row in rows(entry, self.privacy)
+        ]
         failures = [failure_row(entry) for entry in entries if isinstance(entry, Failure)]
         count = len(values) + len(failures)
+        limits = {"oldest": stamp(datetime.now(UTC) - self.max_age), "keep": self.max_rows}
         try:
             with self._connection:
-                self._connection.execute(INSERT, (json.dumps(values),))
-                self._connection.execute(INSERT_FAILURE, (json.dumps(failures),))
+                self._connection.execute(INSERT, (orjson.dumps(values).decode(),))
+                self._connection.execute(INSERT_FAILURE, (orjson.dumps(failures).decode(),))
+                for statement in PRUNE:
+                    self._connection.execute(statement, limits)
             self.written += count
             self.error = None
         except (sqlite3.Error, TypeError, ValueError) as error:
             self.failed += count
             self.error = f"{count} rows not written: {error}"
             print(f"prediction log: {self.error}", file=sys.stderr)
-
-    def _prune(self) -> None:
-        limits = {"oldest": stamp(datetime.now(UTC) - self.max_age), "keep": self.max_rows}
-        try:
-            with self._connection:
-                for statement in PRUNE:
-                    self._connection.execute(statement, limits)
-        except sqlite3.Error as error:
-            print(f"prediction log: pruning failed: {error}", file=sys.stderr)
 
 
 def _window(since: datetime | None, until: datetime | None) -> dict[str, str]:
@@ -360,7 +400,8 @@ def read_window(
             [json.loads(text) if text else {} for text in raw["probabilities"]]
         ).add_prefix(PROBA_PREFIX)
         table = pd.concat([table, probabilities], axis=1)
-    meta = raw[["request_id", "model_version", "arm", "latency_ms"]]
+    # A log written before entities were kept has no entity column: reindex gives it one.
+    meta = raw.reindex(columns=["request_id", "model_version", "arm", "latency_ms", "entity"])
     table = pd.concat([table, meta], axis=1)
     table["timestamp"] = pd.to_datetime(raw["timestamp"], utc=True, format="ISO8601")
     return table
@@ -405,20 +446,53 @@ def served_rows(
     return frame.tail(window.last_rows) if window.last_rows is not None else frame
 
 
-def logged_keys(path: Path, keys: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
-    """The (request id, record) pairs among ``keys`` that the log holds a served prediction for.
+def served_entities(
+    path: Path, keys: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], str | None]:
+    """The (request id, record) pairs among ``keys`` that the log holds a served prediction
+    for, each with its entity's pseudonym (None: the request named no entity).
 
     Rows of one request are written together in record order, so a record's index is its rank
     among the request's served (non-shadow) rows.
     """
     wanted = set(keys)
     if not wanted or not path.is_file():
-        return set()
+        return {}
     ids = json.dumps(sorted({request_id for request_id, _ in wanted}))
     with read_only(path) as connection:
         counts = connection.execute(SERVED_COUNTS, (SHADOW, ids)).fetchall()
-    found = {(rid, record) for rid, n in counts for record in range(int(n))}
-    return found & wanted
+    found = {(rid, record): entity for rid, n, entity in counts for record in range(int(n))}
+    return {key: entity for key, entity in found.items() if key in wanted}
+
+
+def logged_keys(path: Path, keys: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
+    """The (request id, record) pairs among ``keys`` that the log holds a served prediction for."""
+    return set(served_entities(path, keys))
+
+
+def erase(path: Path, entity: str) -> int:
+    """Delete every row of the requests about ``entity`` (a pseudonym); the rows deleted.
+
+    Deleted content is overwritten (``secure_delete``) and the write-ahead log is emptied into
+    the file, so the rows do not linger in free pages either. A live server should write its
+    queue first (``sync``): the admin route does.
+    """
+    if not path.is_file():
+        return 0
+    try:
+        connection = connect(path)
+        try:
+            connection.execute("PRAGMA secure_delete = ON")
+            with connection:
+                found = connection.execute(ENTITY_REQUESTS, (entity,)).fetchall()
+                ids = json.dumps([request_id for (request_id,) in found])
+                deleted = sum(connection.execute(sql, {"ids": ids}).rowcount for sql in ERASE)
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            connection.close()
+    except (OSError, sqlite3.Error) as error:
+        raise ProjectError(f"cannot erase from the prediction log {path}: {error}") from error
+    return deleted
 
 
 def describe(path: Path, window: LogWindowConfig) -> str:

@@ -74,6 +74,22 @@ def resume_run(settings: MlflowConfig, run_id: str) -> Iterator[str]:
             yield run_id
 
 
+@contextmanager
+def nested_run(run_name: str, params: Mapping[str, Any], tags: Mapping[str, str]) -> Iterator[str]:
+    """A child of the active run (a tuning trial under its study's run); yield its id."""
+    import mlflow
+
+    with mlflow.start_run(run_name=run_name, tags=dict(tags), nested=True) as run:
+        mlflow.log_params(flatten(params))
+        yield run.info.run_id
+
+
+def set_tags(tags: Mapping[str, str]) -> None:
+    import mlflow
+
+    mlflow.set_tags(dict(tags))
+
+
 def log_metrics(metrics: Mapping[str, float | None], prefix: str) -> None:
     """Log finite values under ``<prefix>.<name>``; undefined (NaN/None) metrics are skipped."""
     import mlflow

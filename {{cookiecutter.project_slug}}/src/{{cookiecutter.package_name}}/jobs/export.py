@@ -2,16 +2,24 @@
 
 The bundle carries the model, its metadata, its card and its monitoring reference, so a
 container serves it and `monitor --model <bundle>` judges its traffic without the registry.
+It also carries the model compiled to ONNX when the graph gives the pipeline's answers on the
+test split and the reference snapshot (``core/engine.py``); else it says why it has none.
 """
 
 import shutil
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
+from ..core.bundle_metadata import BundleMetadata, Inference
 from ..core.config import Config
+from ..core.engine import choose
 from ..core.errors import ProjectError
+from ..io import paths
 from ..io.bundle import (
     CARD,
+    COMPILED,
     METADATA,
     MODEL_DIR,
     REFERENCE_DIR,
@@ -19,8 +27,29 @@ from ..io.bundle import (
     download_reference,
     metadata,
 )
-from ..io.files import write_json
+from ..io.files import read_table, write_json
 from ..io.registry import Registry, reachable, resolve
+
+
+def checked_rows(reference_dir: Path) -> pd.DataFrame:
+    """The rows a compiled model is verified on: the test split here and the bundle's reference."""
+    sources = (paths.TEST, reference_dir / paths.SCORED_REFERENCE.name)
+    tables = [read_table(path) for path in sources if path.is_file()]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def compile_model(staging: Path, facts: BundleMetadata) -> Inference:
+    """Write ``model.onnx`` into the bundle when it is verified; the engine facts either way."""
+    import mlflow.sklearn
+
+    pipeline = mlflow.sklearn.load_model(str(staging / MODEL_DIR))
+    rows = checked_rows(staging / REFERENCE_DIR)
+    choice = choose(pipeline, dict(facts.columns), rows.reindex(columns=facts.feature_columns))
+    if choice.graph is not None:
+        (staging / COMPILED).write_bytes(choice.graph)
+    inference = choice.inference
+    print(f"inference: {inference.engine}, batch: {inference.batch_engine}; {inference.reason}")
+    return inference
 
 
 def export(config: Config, alias: str, destination: Path, *, force: bool = False) -> Path:
@@ -38,13 +67,13 @@ def export(config: Config, alias: str, destination: Path, *, force: bool = False
             mlflow.artifacts.download_artifacts(
                 artifact_uri=version.uri, dst_path=str(staging / MODEL_DIR)
             )
-            write_json(
-                metadata(registry, version, alias).model_dump(mode="json"), staging / METADATA
-            )
             try:
                 download_reference(registry, version, staging / REFERENCE_DIR)
             except MissingReferenceError as error:  # it serves; only `monitor` needs one
                 print(f"warning: {error}")
+            facts = metadata(registry, version, alias)
+            facts = facts.model_copy(update={"inference": compile_model(staging, facts)})
+            write_json(facts.model_dump(mode="json"), staging / METADATA)
             card_path = f"model_card/version-{version.version}.md"
             try:
                 card = mlflow.artifacts.load_text(f"runs:/{version.run_id}/{card_path}")

@@ -1,4 +1,5 @@
-"""The `feedback` commands: import labels from a file, export the review queue."""
+"""The `feedback` commands: import labels from a file, export the review queue, and forget
+one entity (erase its rows everywhere, recorded)."""
 
 import json
 from pathlib import Path
@@ -8,10 +9,14 @@ from ..core import labels as label_rules
 from ..core.config import Config
 from ..core.errors import DataValidationError, ProjectError
 from ..core.labels import Label
+from ..core.privacy import Privacy
 from ..core.review import labelling_config, review_queue, to_label_studio, to_table
-from ..io.feedback_store import FeedbackStore, log_path, store_path
-from ..io.files import atomic_path, read_table, write_table
-from ..io.prediction_log import logged_keys, served_rows
+from ..io.erasure import Erasure, erase_entity, erasure_log
+from ..io.feedback_store import FeedbackStore, log_path, log_settings, store_path
+from ..io.files import atomic_path, read_table
+from ..io.prediction_log import served_entities, served_rows
+from ..io.registry import actor
+from ..io.review_exports import write_export
 
 Format = Literal["labelstudio", "csv"]
 MAX_SHOWN = 5
@@ -48,10 +53,11 @@ def import_labels(config: Config, path: Path) -> int:
             f"{path}: {len(problems)} label(s) do not fit the target '{config.data.target}' "
             f"(conf/data); nothing was imported:\n{shown}"
         )
-    prediction_log = log_path(config)
-    known = logged_keys(prediction_log, [(item.request_id, item.record) for item in checked])
+    settings = log_settings(config)
+    prediction_log = Path(settings.path)
+    known = served_entities(prediction_log, [(item.request_id, item.record) for item in checked])
     kept = [item for item in checked if (item.request_id, item.record) in known]
-    FeedbackStore(store_path(prediction_log)).add(kept)
+    FeedbackStore(store_path(prediction_log), max_age_days=settings.max_age_days).add(kept, known)
     skipped = len(checked) - len(kept)
     print(
         f"imported {len(kept)} label(s) from {path} into {store_path(prediction_log)}"
@@ -70,14 +76,31 @@ def export_review(config: Config, fmt: Format, to: Path) -> int:
     keys = set(zip(labelled["request_id"], labelled["record"], strict=True))
     queue = review_queue(served, keys, config.monitor.review)
     if fmt == "labelstudio":
-        with atomic_path(to) as temporary:
-            temporary.write_text(json.dumps(to_label_studio(queue, config.data), indent=2) + "\n")
+        write_export(prediction_log, to, to_label_studio(queue, config.data))
         with atomic_path(to.with_suffix(".xml")) as temporary:
             temporary.write_text(labelling_config(config.data) + "\n")
     else:
-        write_table(to_table(queue, config.data), to)
+        write_export(prediction_log, to, to_table(queue, config.data))
     below = config.monitor.review.below_confidence
     print(f"review queue: {len(queue)} prediction(s) below confidence {below} -> {to}")
     if fmt == "labelstudio":
         print(f"labelling interface for the Label Studio project: {to.with_suffix('.xml')}")
     return len(queue)
+
+
+def forget(config: Config, entity_id: str) -> Erasure:
+    """Erase every row about one entity from the log, the labels and the review exports.
+
+    The id is hashed with ``PII_HASH_KEY``, as it was when its rows were stored; the erasure
+    is recorded (pseudonym, counts, who, when) in ``erasures.jsonl`` beside the log.
+    """
+    entity = Privacy.from_environment().pseudonym(entity_id)
+    prediction_log = log_path(config)
+    erasure = erase_entity(prediction_log, entity, who=actor())
+    exports = sum(erasure.review_exports.values())
+    print(
+        f"erased entity {erasure.entity[:12]}...: {erasure.prediction_log} prediction log row(s), "
+        f"{erasure.feedback} label(s), {exports} review export row(s) "
+        f"({len(erasure.review_exports)} file(s)); recorded in {erasure_log(prediction_log)}"
+    )
+    return erasure

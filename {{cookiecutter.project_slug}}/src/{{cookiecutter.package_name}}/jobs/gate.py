@@ -1,24 +1,26 @@
 """`gate`: challenger against champion on the same held-out rows; promote in auto mode.
 
 Scoring is `core/measure.py`, the rules are `core/gate.py`, the card is `core/card.py`; this
-job loads the two registered models, applies the rules to every held-out set (the test split,
-plus recent labelled production rows when there are enough), records the decision and moves
-the aliases. Exit code 3 (`GATE_EXIT_REJECTED`) tells CI that the challenger was rejected.
+job loads the two registered models and fits the trivial baseline, measures all three and
+fairness (`core/fairness.py`) on every held-out set (the test split, plus recent labelled
+production rows when there are enough), applies the rules, records the decision and moves the
+aliases. Exit code 3 (`GATE_EXIT_REJECTED`) tells CI that the challenger was rejected.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from ..core import card
+from ..core import baseline, card, fairness
 from ..core.config import Config
 from ..core.errors import ProjectError
-from ..core.gate import Decision, combine, decide, paired_bootstrap
-from ..core.measure import measure, single_row_p95_ms
+from ..core.gate import Decision, Evaluation, combine, decide, paired_bootstrap
+from ..core.measure import Measured, measure, single_row_p95_ms
 from ..core.metrics import METRICS, finite_or_none
+from ..core.models import features_and_target
 from ..core.timestamps import now
 from ..io import paths
 from ..io.files import atomic_path, read_table, write_json
@@ -81,16 +83,67 @@ def load_candidates(
     return loaded[0], loaded[1] if champion is not None else None
 
 
+def fit_baseline(config: Config) -> Pipeline:
+    """The trivial baseline (``evaluate.baseline``) fitted on the training split, as evaluate's."""
+    train = read_table(paths.TRAIN)
+    return baseline.fit(
+        config.data.task,
+        config.evaluate.baseline,
+        *features_and_target(train, config),
+        seed=config.seed,
+    )
+
+
+def assessed(
+    config: Config,
+    measured: Measured,
+    frame: pd.DataFrame,
+    candidate: Candidate,
+    baseline_metrics: dict[str, float],
+    *,
+    intervals: bool = False,
+) -> tuple[Evaluation, dict[str, fairness.AttributeFairness]]:
+    """What the rules compare for one candidate: its evaluation, with the baseline's metrics on
+    the same rows and its fairness (bootstrap intervals only where a person reads them)."""
+    settings = config.evaluate.fairness
+    groups = fairness.assess(
+        config.data.task,
+        measured.outcome,
+        frame,
+        config.data.sensitive_columns,
+        min_group_rows=settings.min_group_rows,
+        bootstrap_samples=settings.bootstrap_samples if intervals else 0,
+        confidence=settings.confidence,
+        seed=config.seed,
+    )
+    evaluation = replace(
+        measured.evaluation(candidate.p95_ms, candidate.schema),
+        baseline=baseline_metrics,
+        fairness=fairness.gated(groups, config.release.fairness.disparity),
+    )
+    return evaluation, groups
+
+
 def judge(
-    config: Config, frame: pd.DataFrame, challenger: Candidate, champion: Candidate | None
+    config: Config,
+    frame: pd.DataFrame,
+    challenger: Candidate,
+    champion: Candidate | None,
+    dummy: Pipeline,
+    *,
+    intervals: bool = False,
 ) -> tuple[Decision, dict[str, Any]]:
-    """Score both candidates on one held-out set and apply every rule of conf/release."""
+    """Score both candidates and the baseline on one held-out set; apply every rule.
+
+    ``intervals``: bootstrap the challenger's fairness figures (for the model card).
+    """
     measured = measure(challenger.model, frame, config)
-    ours = measured.evaluation(challenger.p95_ms, challenger.schema)
+    base = measure(dummy, frame, config).metrics
+    ours, groups = assessed(config, measured, frame, challenger, base, intervals=intervals)
     theirs, interval = None, None
     if champion is not None:
         against = measure(champion.model, frame, config)
-        theirs = against.evaluation(champion.p95_ms, champion.schema)
+        theirs, _ = assessed(config, against, frame, champion, base)
         if config.release.bootstrap_samples:
             interval = paired_bootstrap(
                 METRICS[config.release.primary_metric],
@@ -104,7 +157,10 @@ def judge(
         "rows": len(frame),
         "challenger": finite_or_none(ours.metrics),
         "champion": finite_or_none(theirs.metrics) if theirs else None,
+        "baseline": finite_or_none(base),
         "slices": finite_or_none(ours.slices),
+        "fairness": fairness.report(groups),
+        "champion_fairness": finite_or_none(theirs.fairness) if theirs else None,
     }
     return decide(ours, theirs, config.release, interval), evidence
 
@@ -116,7 +172,11 @@ def evaluate_pair(
     sets = holdout_sets(config)
     features = sets["test"][config.data.feature_columns]
     ours, theirs = load_candidates(config, challenger, champion, features)
-    judged = {name: judge(config, frame, ours, theirs) for name, frame in sets.items()}
+    dummy = fit_baseline(config)
+    judged = {
+        name: judge(config, frame, ours, theirs, dummy, intervals=name == "test")
+        for name, frame in sets.items()
+    }
     decision = combine({name: pair[0] for name, pair in judged.items()})
     return decision, {name: pair[1] for name, pair in judged.items()}
 
@@ -140,10 +200,18 @@ def write_card(
         features=config.data.feature_columns,
         metric=config.release.primary_metric,
         metrics=test.get("challenger", {}),
+        baseline=test.get("baseline", {}),
         slices=test.get("slices", {}),
+        fairness=test.get("fairness", {}),
+        fairness_rule=config.release.fairness,
         decision=decision.as_dict() if decision else None,
         lineage={**version.tags, "run_id": version.run_id},
         aliases=list(registry.version(version.version).aliases),
+        explanations=(
+            read_table(paths.EXPLANATIONS_PLOT).to_dict("records")
+            if paths.EXPLANATIONS_PLOT.is_file()
+            else []
+        ),
     )
     with atomic_path(paths.MODEL_CARD) as temporary:
         temporary.write_text(text)

@@ -6,7 +6,9 @@ version or a bundle; its reference snapshot, test metrics and slices come with i
 config in, an ``Assessment`` out). ``run`` reads a batch file, ``run_from_log`` the prediction
 log joined with feedback labels (plus service health); ``monitor_window`` does everything after
 loading. A window without a ``prediction`` column is scored with the judged model first, so
-prediction drift and performance are always there.
+prediction drift and performance are always there. On the labelled rows, fairness across the
+sensitive attributes is measured as `evaluate` does, and a breach of ``monitor.fairness``
+makes the status degraded.
 """
 
 from collections.abc import Mapping, Sequence
@@ -17,13 +19,15 @@ from typing import Any
 
 import pandas as pd
 
-from ..core import drift
+from ..core import drift, fairness
 from ..core.assessment import EXIT_CODES, Assessment, Status, to_json
 from ..core.columns import PREDICTION, probability_columns
 from ..core.config import ColumnSpec, Config
 from ..core.drift import DatasetDrift, FeatureDrift
 from ..core.errors import ConfigError, ProjectError
+from ..core.fairness import FairnessCheck
 from ..core.health import service_health
+from ..core.metrics import outcome_of
 from ..core.models import predict_with_proba
 from ..core.performance import Performance, assess_performance
 from ..core.quality import Quality, assess_quality
@@ -42,8 +46,10 @@ def decide(
     prediction: FeatureDrift | None,
     quality: Quality,
     performance: Performance | None,
+    fairness_check: FairnessCheck | None = None,
 ) -> tuple[Status, list[str]]:
-    """Degraded (quality or performance) outranks drift, which outranks ok; every cause is kept."""
+    """Degraded (quality, performance or a fairness breach) outranks drift, which outranks ok;
+    every cause is kept."""
     degraded = [
         f"schema: column '{v.column}': {v.rule}: {v.detail}" for v in quality.schema_violations
     ]
@@ -53,6 +59,8 @@ def decide(
             f"performance: {performance.metric} {performance.current[performance.metric]:.4g} vs "
             f"baseline {performance.baseline:.4g} ({performance.relative_drop:+.1%} worse)"
         )
+    if fairness_check is not None:
+        degraded += [f"fairness: {breach}" for breach in fairness_check.breaches.values()]
     drifted: list[str] = []
     if dataset.drifted:
         names = ", ".join(dataset.drifted_features)
@@ -64,7 +72,32 @@ def decide(
         return Status.DEGRADED, degraded + drifted
     if drifted:
         return Status.DRIFT, drifted
-    return Status.OK, ["no drift, data-quality problem or performance drop found"]
+    return Status.OK, ["no drift, data-quality problem, performance drop or fairness breach found"]
+
+
+def assess_fairness(current: pd.DataFrame, config: Config) -> FairnessCheck | None:
+    """``monitor.fairness.disparity`` per sensitive attribute on the window's labelled rows;
+    None when the window has no labels, no prediction or no sensitive attribute."""
+    task, target = config.data.task, config.data.target
+    columns = [name for name in config.data.sensitive_columns if name in current.columns]
+    if not columns or target not in current.columns or PREDICTION not in current.columns:
+        return None
+    labelled = current[current[target].notna()].reset_index(drop=True)
+    if labelled.empty:
+        return None
+    # Regression values as numbers; class labels as text, however they arrived (feedback, file).
+    kind = float if task == "regression" else str
+    truth, predicted = labelled[target].to_numpy(kind), labelled[PREDICTION].to_numpy(kind)
+    settings = config.monitor.fairness
+    return fairness.check(
+        task,
+        outcome_of(task, truth, predicted),
+        labelled,
+        columns,
+        disparity=settings.disparity,
+        bound=settings.bound,
+        min_group_rows=settings.min_group_rows,
+    )
 
 
 def assess(
@@ -112,7 +145,8 @@ def assess(
         baseline_slices=baseline_slices,
         config=settings.performance,
     )
-    status, reasons = decide(dataset, prediction, quality, performance)
+    fairness_check = assess_fairness(current, config)
+    status, reasons = decide(dataset, prediction, quality, performance, fairness_check)
     small = drift.is_small(len(reference), len(current), settings.drift)
     return Assessment(
         status=status,
@@ -123,6 +157,7 @@ def assess(
         prediction=prediction,
         quality=quality,
         performance=performance,
+        fairness=fairness_check,
         **common,
     )
 

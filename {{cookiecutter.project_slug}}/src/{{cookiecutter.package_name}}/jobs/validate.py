@@ -1,18 +1,21 @@
 """The `validate` stage: raw data, plus the production rows `retrain` added, against the schema.
 
-The rules are in `core/validation.py`. The raw file is never edited; labelled production
+The rules are in `core/validation.py`, the data checks of the features (leakage, identifiers,
+constant columns) in `core/data_checks.py`. The raw file is never edited; labelled production
 rows arrive as batch files in ``data/production/<dataset>/`` (DVC-tracked) and are read after
-it, as one table. `run` writes the report and, only when nothing is wrong, the validated
-Parquet file. On failure it raises, so DVC stops before any later stage and the previous
-validated data stays as it was.
+it, as one table. `run` writes the report and, only when nothing is wrong and no check blocks,
+the validated Parquet file. On failure it raises, so DVC stops before any later stage and the
+previous validated data stays as it was.
 """
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
 from ..core.config import Config
+from ..core.data_checks import Finding, column_findings, failure, warnings
 from ..core.errors import DataValidationError, ProjectError
 from ..core.validation import WHOLE_FILE, Violation, check_frame, clean_frame
 from ..io import dvc, paths
@@ -36,15 +39,20 @@ def read_sources(sources: list[Path]) -> pd.DataFrame:
 
 
 def report(
-    sources: list[Path], rows: int, violations: list[Violation], kept: int | None
+    sources: list[Path],
+    rows: int,
+    violations: list[Violation],
+    kept: int | None,
+    findings: Sequence[Finding] = (),
 ) -> dict[str, object]:
     return {
         "file": str(sources[0]),
         "production_batches": [str(source) for source in sources[1:]],
         "rows": rows,
         "rows_kept": kept,
-        "valid": not violations,
+        "valid": not violations and not any(finding.blocking for finding in findings),
         "violations": [asdict(violation) for violation in violations],
+        "findings": [asdict(finding) for finding in findings],
     }
 
 
@@ -69,8 +77,15 @@ def run(config: Config) -> None:
             f"{paths.VALIDATED} was left as it was."
         )
     cleaned = clean_frame(frame, config.data)
+    findings = column_findings(cleaned, config.data, config.data.feature_columns)
+    stop = failure(findings, named, config.data.name)
+    if stop:
+        write_json(report(sources, len(frame), [], None, findings), paths.VALIDATION_REPORT)
+        raise DataValidationError(f"{stop}\n{paths.VALIDATED} was left as it was.")
+    for warning in warnings(findings):
+        print(warning)
     write_table(cleaned, paths.VALIDATED)
-    write_json(report(sources, len(frame), [], len(cleaned)), paths.VALIDATION_REPORT)
+    write_json(report(sources, len(frame), [], len(cleaned), findings), paths.VALIDATION_REPORT)
     dropped = len(frame) - len(cleaned)
     print(
         f"{named}: {len(frame)} rows valid, {dropped} without target dropped -> {paths.VALIDATED}"

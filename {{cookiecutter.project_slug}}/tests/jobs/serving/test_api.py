@@ -343,6 +343,85 @@ def test_a_regressor_answers_without_probabilities(
         assert "api_predicted_value_bucket" in app.get("/metrics").text
 
 
+def explained_total(explanation: dict[str, Any]) -> float:
+    """What an explanation adds up to: base value + listed contributions + the rest."""
+    shares = sum(item["contribution"] for item in explanation["contributions"])
+    return float(explanation["base_value"] + shares + explanation["other"])
+
+
+def test_explanations_only_when_asked_and_adding_up_to_the_answer(
+    client: Client, record: dict[str, Any]
+) -> None:
+    app = client()
+    records = [record, {**record, "size": None}, {"shop": "shop0", "amount": 7.5}]
+    plain = post(app, *records).json()["predictions"]
+    assert all("explanation" not in prediction for prediction in plain)
+
+    response = post(app, *records, explain=True)
+    assert response.status_code == 200
+    for prediction, before in zip(response.json()["predictions"], plain, strict=True):
+        explanation = prediction.pop("explanation")
+        assert prediction == before  # explaining never changes the answer
+        answered = prediction["probabilities"][prediction["prediction"]]
+        assert explanation["output"] == f"proba_{prediction['prediction']}"
+        assert explanation["value"] == pytest.approx(answered, abs=1e-9)
+        assert explained_total(explanation) == pytest.approx(answered, abs=1e-9)
+        columns = [item["column"] for item in explanation["contributions"]]
+        assert sorted(columns) == ["amount", "shop", "size"]  # original columns, not one-hot
+        sizes = [abs(item["contribution"]) for item in explanation["contributions"]]
+        assert sizes == sorted(sizes, reverse=True)
+
+
+def test_explain_top_keeps_the_largest_and_sums_the_rest(
+    client: Client, record: dict[str, Any]
+) -> None:
+    app = client()
+    [every] = post(app, record, explain=True).json()["predictions"]
+    [top] = post(app, record, explain=True, explain_top=1).json()["predictions"]
+    assert top["explanation"]["contributions"] == every["explanation"]["contributions"][:1]
+    rest = sum(item["contribution"] for item in every["explanation"]["contributions"][1:])
+    assert top["explanation"]["other"] == pytest.approx(rest, abs=1e-12)
+    assert explained_total(top["explanation"]) == pytest.approx(top["explanation"]["value"])
+
+
+def test_a_regressor_explains_its_prediction(client: Client) -> None:
+    record = {"label": "b", "shop": "shop1", "size": 2.0}
+    [prediction] = post(client(champion="regression"), record, explain=True).json()["predictions"]
+    explanation = prediction["explanation"]
+    assert explanation["output"] == "prediction"
+    assert explained_total(explanation) == pytest.approx(prediction["prediction"], abs=1e-9)
+    assert {item["column"] for item in explanation["contributions"]} == {"label", "shop", "size"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "rule"),
+    [
+        ({"explain": "yes"}, "explain", "type"),
+        ({"explain": 1}, "explain", "type"),
+        ({"explain": True, "explain_top": 0}, "explain_top", "min"),
+        ({"explain": True, "explain_top": "2"}, "explain_top", "type"),
+    ],
+)
+def test_a_bad_explain_option_is_422_naming_it(
+    client: Client, record: dict[str, Any], extra: dict[str, Any], field: str, rule: str
+) -> None:
+    response = post(client(), record, **extra)
+    assert response.status_code == 422
+    assert [(item["field"], item["rule"]) for item in response.json()["detail"]] == [(field, rule)]
+
+
+def test_a_model_without_background_rows_refuses_to_explain_by_name(
+    client: Client, record: dict[str, Any]
+) -> None:
+    app = client(champion="unexplained")
+    assert post(app, record).status_code == 200
+    response = post(app, record, explain=True)
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert (problem["field"], problem["rule"]) == ("explain", "explainable")
+    assert "no reference rows" in problem["message"]
+
+
 # Schema-driven fuzzing: values drawn from the OpenAPI types, plus hostile ones (NaN and
 # infinity cannot be sent as JSON by this client; they have their own tests above).
 ANYTHING = st.one_of(

@@ -19,11 +19,13 @@ from hypothesis import HealthCheck, settings
 from schemathesis import Case
 
 from {{ cookiecutter.package_name }}.core.config import PredictionLogConfig, ServeConfig
+from {{ cookiecutter.package_name }}.core.privacy import Privacy
 from {{ cookiecutter.package_name }}.io.bundle import Bundle
 from {{ cookiecutter.package_name }}.jobs.serving.app import create_app
 from {{ cookiecutter.package_name }}.jobs.serving.auth import ADMIN_SCHEME, FEEDBACK_SCHEME, Tokens
 
 TOKENS = Tokens(admin="admin-token", feedback="feedback-token")
+PRIVACY = Privacy(key=b"a test key, not a secret: 32 bytes+")  # entity ids stored and erasable
 CONFIG: dict[str, Any] = {
     "seed": 20261101,  # the same cases on every run; change it to explore others
     "generation": {"max-examples": 100},  # per operation and phase
@@ -49,7 +51,7 @@ def api(tmp_path: Path, bundles: dict[str, Bundle]) -> Iterator[schemathesis.Bas
     """
     log = PredictionLogConfig(path=str(tmp_path / "log.db"))
     serve = ServeConfig(mode="canary", champion="champion", challenger="challenger", log=log)
-    app = create_app(serve, lambda source: bundles[source], TOKENS)
+    app = create_app(serve, lambda source: bundles[source], TOKENS, PRIVACY)
 
     async def requests_only(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":

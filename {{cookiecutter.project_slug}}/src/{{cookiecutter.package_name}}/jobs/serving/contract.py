@@ -40,7 +40,11 @@ ERRORS = {
     500: "The model failed on these records; the error is in the server log.",
     503: "Not ready (the models are loading), or a store or reload failed.",
 }
-GUARDED: dict[str, Scope] = {"/admin/reload": "admin", "/feedback": "feedback"}
+GUARDED: dict[str, Scope] = {
+    "/admin/reload": "admin",
+    "/admin/entities/{entity_id}": "admin",
+    "/feedback": "feedback",
+}
 VARIABLES = {
     ADMIN_SCHEME: f"${ADMIN_TOKEN_VARIABLE}",
     FEEDBACK_SCHEME: f"${FEEDBACK_TOKEN_VARIABLE}",
@@ -65,10 +69,33 @@ class ModelId(BaseModel):
     version: str
 
 
+class Contribution(BaseModel):
+    column: str = Field(description="An input column, as the request names it.")
+    contribution: float = Field(description="What its value added to the output (signed).")
+
+
+class Explanation(BaseModel):
+    """Why this prediction: ``base_value`` + the contributions + ``other`` = ``value``."""
+
+    output: str = Field(
+        description="What is explained: `prediction` (a regressor), or `proba_<class>`, the "
+        "probability of the predicted class (a classifier)."
+    )
+    base_value: float = Field(description="The output's mean over the model's reference rows.")
+    value: float = Field(description="The output for this record.")
+    contributions: list[Contribution] = Field(
+        description="Per input column, largest absolute contribution first."
+    )
+    other: float = Field(description="The sum of the contributions left out by `explain_top`.")
+
+
 class Prediction(BaseModel):
     prediction: str | float
     probabilities: dict[str, float] = Field(
         default_factory=dict, description="Per class; a classifier's only (absent otherwise)."
+    )
+    explanation: Explanation | None = Field(
+        default=None, description="Only when the request asks for it (`explain: true`)."
     )
 
 
@@ -103,12 +130,18 @@ class Canary(BaseModel):
     rollback: str | None = Field(description="Why the canary was rolled back (None: it was not).")
 
 
+class Engine(BaseModel):
+    engine: Literal["onnx", "sklearn"] = Field(description="What scores this model's requests.")
+    reason: str = Field(description="Why: the verified graph, or why scikit-learn serves.")
+
+
 class ModelInfo(BaseModel):
     mode: Literal["single", "shadow", "canary"]
     champion: BundleMetadata
     challenger: BundleMetadata | None
     canary: Canary
     fast_path: bool = Field(description="The champion is scored without a DataFrame.")
+    engines: dict[str, Engine] = Field(description="Per role (champion, challenger).")
 
 
 class Versions(BaseModel):
@@ -119,6 +152,17 @@ class Versions(BaseModel):
 class Reloaded(BaseModel):
     before: Versions
     after: Versions
+
+
+class Erased(BaseModel):
+    """What an erasure removed; the same is recorded in ``erasures.jsonl`` beside the log."""
+
+    entity: str = Field(description="The entity id's pseudonym (keyed hash), never the id.")
+    when: str
+    who: str
+    prediction_log: int = Field(description="Rows deleted from the prediction log.")
+    feedback: int = Field(description="Labels deleted from the feedback store.")
+    review_exports: dict[str, int] = Field(description="Rows removed, per review export file.")
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -194,17 +238,17 @@ def _secure(
     """Security requirements, 401 and 403 on the routes whose tokens are configured."""
     schemes = {}
     for path, scope in GUARDED.items():
-        operation = paths[path]["post"]
         names = tokens.schemes(scope)
         if not names:
             continue
-        operation["security"] = [{name: []} for name in names]
-        statuses = [401, 403] if tokens.forbidden_possible(scope) else [401]
-        for status in statuses:
-            operation["responses"][str(status)] = {
-                "description": ERRORS[status],
-                "content": problem,
-            }
+        for operation in paths[path].values():
+            operation["security"] = [{name: []} for name in names]
+            statuses = [401, 403] if tokens.forbidden_possible(scope) else [401]
+            for status in statuses:
+                operation["responses"][str(status)] = {
+                    "description": ERRORS[status],
+                    "content": problem,
+                }
         for name in names:
             schemes[name] = {"type": "http", "scheme": "bearer", "description": VARIABLES[name]}
     if schemes:

@@ -5,11 +5,13 @@ so a request in flight keeps the deployment it started with. A model that cannot
 (missing, corrupt, unreadable) is one clear error naming its role and source.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...core.config import ServeConfig
 from ...core.errors import ProjectError
+from ...core.explanations import Explainer
 from ...core.predictor import Predictor
 from ...core.request_schema import (
     FeedbackRequestBase,
@@ -20,15 +22,20 @@ from ...core.request_schema import (
 )
 from ...io.bundle import Bundle
 
+logger = logging.getLogger(__name__)
 Loader = Callable[[str], Bundle]  # a model source (registry URI or bundle dir) -> the bundle
 
 
 @dataclass(frozen=True)
 class Served:
-    """One loaded model and what the API says about it."""
+    """One loaded model and what the API says about it.
+
+    ``explainer`` answers ``explain: true`` (None: the model has no background rows).
+    """
 
     bundle: Bundle
     predictor: Predictor
+    explainer: Explainer | None = None
 
     @property
     def name(self) -> str:
@@ -43,10 +50,22 @@ class Served:
         """The model at ``source``; any failure is a ``ProjectError`` naming role and source."""
         try:
             bundle = loader(source)
-            return cls(bundle, Predictor(bundle.pipeline, columns_of(bundle.metadata)))
+            predictor = bundle.predictor()
+            explainer = None
+            if bundle.background is not None:
+                explainer = Explainer(predictor, bundle.background)
         except Exception as error:  # a corrupt pickle raises anything: say which model it was
             reason = str(error) if isinstance(error, ProjectError) else repr(error)
             raise ProjectError(f"cannot load the {role} from {source}: {reason}") from error
+        logger.info(
+            "%s %s version %s runs on %s: %s",
+            role,
+            bundle.metadata.name,
+            bundle.metadata.version,
+            predictor.engine,
+            predictor.engine_reason,
+        )
+        return cls(bundle, predictor, explainer)
 
 
 @dataclass(frozen=True)

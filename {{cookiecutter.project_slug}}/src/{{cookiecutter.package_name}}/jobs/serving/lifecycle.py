@@ -8,10 +8,17 @@ configured sources again (e.g. a new champion alias) completely, off the event l
 swaps one reference: a request in flight keeps the deployment it started with, so none is
 dropped, and a failed load leaves the previous models serving. The OpenAPI document embeds the
 champion's request model, so a reload makes it be generated again.
+
+In a worker of ``serve --workers N`` a successful reload also sends SIGHUP to the parent, which
+replaces the workers one by one (uvicorn starts each new one, and retires the old one only once
+the new one is ready): every worker then serves the reloaded sources, and a reload that fails
+changes nothing anywhere. SIGHUP to the parent does the same without the first worker's check.
 """
 
 import asyncio
+import gc
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -24,16 +31,18 @@ from fastapi import FastAPI
 
 from ...core.config import ServeConfig
 from ...core.errors import ProjectError
+from ...core.privacy import Privacy
 from ...core.request_schema import Problem
 from ...core.routing import Router
 from ...io.prediction_log import PredictionLog
 from .deployment import Deployment, Loader, load_deployment
-from .metrics import ServingMetrics
+from .metrics import PUBLISH_SECONDS, ServingMetrics, multiprocess
 from .recorder import Recorder
 from .rollout import Rollout
 
 logger = logging.getLogger(__name__)
 NOT_READY = Problem("model", "not_ready", "the models are still loading; retry shortly")
+WORKER = "SERVE_WORKER"  # set in the worker processes of `serve --workers N`
 
 
 @dataclass(frozen=True)
@@ -48,13 +57,14 @@ class Live:
 class Server:
     """The state behind one app: the deployment (swapped whole on reload), router and metrics."""
 
-    def __init__(self, settings: ServeConfig, loader: Loader) -> None:
-        self.settings, self.loader = settings, loader
+    def __init__(self, settings: ServeConfig, loader: Loader, privacy: Privacy) -> None:
+        self.settings, self.loader, self.privacy = settings, loader, privacy
         self.router = Router(settings.mode, settings.canary)
         self.metrics = ServingMetrics()
         self.deployment: Deployment | None = None
         self.live: Live | None = None
         self._reload_lock = asyncio.Lock()
+        self._stopped = threading.Event()
 
     def start(self) -> None:
         """Load the models, then open the log and the rollout (blocking: run it in a thread).
@@ -73,17 +83,31 @@ class Server:
             max_rows=settings.max_rows,
             max_age_days=settings.max_age_days,
             queue_size=settings.queue_size,
+            privacy=self.privacy,
         )
         recorder = Recorder(log, self.metrics)
         rollout = Rollout(self.router, recorder, shadow_queue=self.settings.shadow_queue_size)
         self.live = Live(log, recorder, rollout)
         self.deployment = deployment
+        # The loaded models and libraries are ~300,000 objects that live as long as the
+        # process: out of the collector's sight, a full collection no longer stops every
+        # request for a quarter of a second or more (it did, now and then, under load).
+        gc.freeze()
+        if multiprocess():  # /metrics may be scraped from another worker: publish the counts
+            threading.Thread(target=self._publish, args=(log,), name="metrics", daemon=True).start()
 
     def stop(self) -> None:
         """Finish the shadow jobs, then write every queued log entry (a clean shutdown)."""
         if self.live is not None:
             self.live.rollout.close()
             self.live.log.close()
+            self._stopped.set()
+            self.metrics.observe_log(self.live.log)  # the final counts outlive the worker
+            self.metrics.retire()
+
+    def _publish(self, log: PredictionLog) -> None:
+        while not self._stopped.wait(PUBLISH_SECONDS):
+            self.metrics.observe_log(log)
 
     def problems(self) -> list[str]:
         """What keeps the service from being healthy (empty: it is)."""
@@ -102,6 +126,7 @@ class Server:
                 self.metrics.reloads.labels("failed").inc()
                 raise
             self.deployment = new  # one reference: requests see the old or the new, whole
+            gc.freeze()
             old_challenger = old.challenger.version if old and old.challenger else None
             if new.challenger is not None and new.challenger.version != old_challenger:
                 self.router.reset()  # a new challenger starts afresh at the configured share
@@ -130,6 +155,9 @@ async def reload_models(app: FastAPI, server: Server) -> dict[str, Any]:
         logger.exception("reload failed, still serving the previous models")
         raise
     app.openapi_schema = None
+    if os.environ.get(WORKER):
+        logger.info("reloaded; asking the parent to replace every worker (SIGHUP)")
+        os.kill(os.getppid(), signal.SIGHUP)
     return versions
 
 

@@ -4,18 +4,34 @@ Labels stay low-cardinality: endpoint is the route template, never the raw path;
 and arm are a handful of values; a classifier's predictions are counted per class, a
 regressor's go to a histogram whose buckets span the target's configured range. Every request
 is counted and timed by ``RequestMetrics``, a middleware around the whole app.
+
+Several worker processes (``serve --workers N``) share one set of metrics: the parent points
+``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory, every worker's metrics write there
+(prometheus-client's multiprocess mode) and any worker's /metrics adds them all up: counters
+and histograms are summed, the log's row counts are summed (each worker publishes its own every
+``PUBLISH_SECONDS``), and the canary share is given per worker (label ``pid``), since each
+worker keeps its own canary state.
 """
 
+import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from ...io.prediction_log import PredictionLog
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 REQUEST_LABELS = ("endpoint", "status", "model_version", "arm")
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+PUBLISH_SECONDS = 1.0
+
+
+def multiprocess() -> bool:
+    """True in a worker of ``serve --workers N`` (metrics are shared through files)."""
+    return bool(os.environ.get(MULTIPROCESS_DIR))
 
 
 def value_buckets(low: float | None, high: float | None, count: int = 10) -> tuple[float, ...]:
@@ -65,7 +81,10 @@ class ServingMetrics:
             registry=registry,
         )
         self.canary_percent = Gauge(
-            "api_canary_percent", "Share of traffic routed to the challenger.", registry=registry
+            "api_canary_percent",
+            "Share of traffic routed to the challenger.",
+            registry=registry,
+            multiprocess_mode="liveall",
         )
         self.canary_rollbacks = Counter(
             "api_canary_rollbacks",
@@ -80,9 +99,13 @@ class ServingMetrics:
             "Log entries (queue_full) or rows (write_failed: disk full, read-only) not logged.",
             ("reason",),
             registry=registry,
+            multiprocess_mode="sum",
         )
         self.log_written = Gauge(
-            "api_prediction_log_written", "Rows written to the prediction log.", registry=registry
+            "api_prediction_log_written",
+            "Rows written to the prediction log.",
+            registry=registry,
+            multiprocess_mode="sum",
         )
         self.reloads = Counter(
             "api_model_reloads", "Model reloads by outcome.", ("outcome",), registry=registry
@@ -113,7 +136,18 @@ class ServingMetrics:
         self.log_written.set(log.written)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """The exposition: this process's registry, or every worker's in multiprocess mode."""
+        if not multiprocess():
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+
+    @staticmethod
+    def retire() -> None:
+        """Drop this worker's per-process gauges (the canary share) from the shared files."""
+        if multiprocess():
+            mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 class RequestMetrics:

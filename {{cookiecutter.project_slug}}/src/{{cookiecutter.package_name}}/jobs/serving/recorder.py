@@ -30,8 +30,12 @@ class Recorder:
         *,
         scores: Scores,
         seconds: float,
+        entity_id: str | None = None,
     ) -> None:
-        """Log the predictions of one request on one arm, and count them."""
+        """Log the predictions of one request on one arm, and count them.
+
+        ``entity_id``: whom the request is about; the log keeps only its keyed hash.
+        """
         probabilities = scores.probabilities
         self.log.log(
             Entry(
@@ -45,6 +49,7 @@ class Recorder:
                 probabilities.tolist() if probabilities is not None else None,
                 served.predictor.classes,
                 seconds * 1000,
+                entity_id,
             )
         )
         classifier = served.predictor.classes is not None

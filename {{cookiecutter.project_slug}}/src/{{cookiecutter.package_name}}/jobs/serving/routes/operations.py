@@ -70,6 +70,17 @@ def add_operation_routes(app: FastAPI, server: Server, tokens: Tokens) -> None:
                 "challenger": challenger,
                 "canary": {"percent": server.router.percent, "rollback": server.router.rollback},
                 "fast_path": deployment.champion.predictor.fast,
+                "engines": {
+                    role: {
+                        "engine": served.predictor.engine,
+                        "reason": served.predictor.engine_reason,
+                    }
+                    for role, served in (
+                        ("champion", deployment.champion),
+                        ("challenger", deployment.challenger),
+                    )
+                    if served is not None
+                },
             }
         )
 

@@ -3,7 +3,8 @@
 A request does as little as it can: the body is read within a size limit and parsed straight
 into the generated request model (pydantic, in Rust), records are scored without a DataFrame,
 and the log and the shadow challenger get a queue entry each. Every refusal names the field
-and the rule, and is logged under the request id.
+and the rule, and is logged under the request id. ``explain: true`` adds each record's
+explanation (`core/explanations.py`), off the event loop; without it nothing more is done.
 """
 
 import logging
@@ -11,8 +12,8 @@ import re
 import time
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 
 from ....core.predictor import Scores
 from ....core.request_schema import Problem
@@ -20,6 +21,7 @@ from ....core.routing import CHAMPION
 from ....core.served import UNROUTED
 from ..contract import PredictResponse, errors, problem_response
 from ..deployment import Served
+from ..encoding import FastJSONResponse
 from ..lifecycle import NOT_READY, Server
 from ..recorder import MODEL_ERROR
 from ..request_ids import request_id as request_id_of
@@ -37,7 +39,13 @@ def field_label(problem: Problem) -> str:
     return INDEX.sub("", problem.field).split(".")[-1]
 
 
-def answer(request_id: str, served: Served, arm: str, scores: Scores) -> dict[str, Any]:
+def answer(
+    request_id: str,
+    served: Served,
+    arm: str,
+    scores: Scores,
+    explanations: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The body of a prediction, as plain data (no response model on the hot path)."""
     classes = served.predictor.classes
     if scores.probabilities is not None and classes is not None:
@@ -48,8 +56,34 @@ def answer(request_id: str, served: Served, arm: str, scores: Scores) -> dict[st
         ]
     else:
         predictions = [{"prediction": p} for p in scores.predictions]
+    if explanations is not None:
+        for prediction, explanation in zip(predictions, explanations, strict=True):
+            prediction["explanation"] = explanation
     model = {"name": served.name, "version": served.version}
     return {"request_id": request_id, "model": model, "arm": arm, "predictions": predictions}
+
+
+async def explain(
+    served: Served, records: list[dict[str, Any]], scores: Scores, top: int | None
+) -> list[dict[str, Any]]:
+    """Each record's explanation (``explain: true`` only), computed in a worker thread: it
+    costs tens of milliseconds, and the event loop keeps serving other requests meanwhile."""
+    explainer = served.explainer
+    if explainer is None:
+        raise UnexplainableError(served.version)
+    frame = served.predictor.frame(records)
+    found = await anyio.to_thread.run_sync(explainer.explain, frame, scores.predictions)
+    return [found.record(row, top) for row in range(len(records))]
+
+
+class UnexplainableError(Exception):
+    """The model that answered has no background rows to explain against."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__(
+            f"model version {version} cannot explain: it has no reference rows to explain "
+            "against (its bundle has no reference/); serve a version evaluated with one"
+        )
 
 
 def add_prediction_route(app: FastAPI, server: Server) -> None:
@@ -85,8 +119,12 @@ def add_prediction_route(app: FastAPI, server: Server) -> None:
         arm = server.router.route(payload.entity_id or request_id)
         try:
             served, arm, scores, seconds = live.rollout.score(request_id, deployment, arm, records)
-            # Rendered here: a non-finite score is a ValueError (strict JSON), not a NaN.
-            response = JSONResponse(answer(request_id, served, arm, scores))
+            explained = None
+            if payload.explain:
+                explained = await explain(served, records, scores, payload.explain_top)
+            response = FastJSONResponse(answer(request_id, served, arm, scores, explained))
+        except UnexplainableError as error:
+            return refuse(422, [Problem("explain", "explainable", str(error))], arm)
         except ValueError as error:  # valid by the schema, yet the model cannot score it
             detail = f"the model cannot score these records: {str(error)[:200]}"
             return refuse(422, [Problem("records", "model_input", detail)], CHAMPION)
@@ -96,6 +134,14 @@ def add_prediction_route(app: FastAPI, server: Server) -> None:
             detail = "the model failed on these records; the error is in the server log"
             return refuse(500, [Problem("records", MODEL_ERROR, detail)], CHAMPION)
         request.state.model_version, request.state.arm = served.version, arm
-        live.recorder.answered(request_id, served, arm, records, scores=scores, seconds=seconds)
+        live.recorder.answered(
+            request_id,
+            served,
+            arm,
+            records,
+            scores=scores,
+            seconds=seconds,
+            entity_id=payload.entity_id,
+        )
         live.rollout.shadow_copy(request_id, deployment, records)
         return response
