@@ -47,8 +47,9 @@ pin: $(VENV)/.synced ## Re-resolve the generated project's pinned versions (need
 params: $(VENV)/.synced ## Rebuild the template's params.yaml from conf/ (after any conf/ change)
 	$(RUN) python scripts/make_params.py
 
-bench: $(VENV)/.synced ## Benchmarks: time to first model, no-op repro, pipeline overhead
-	$(RUN) python -m benchmarks.pipeline_benchmark
+bench: $(VENV)/.synced ## Benchmarks: render -> champion, release, no-op repro; serving (needs wrk)
+	$(RUN) python -m benchmarks.pipeline_benchmark --rows 0
+	$(RUN) python -m benchmarks.serving_benchmark
 
 clean: ## Remove build outputs and caches (keeps .tools and .venv)
 	rm -rf build site .pytest_cache .ruff_cache
