@@ -40,14 +40,13 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from cookiecutter.main import cookiecutter
 from uv import find_uv_bin
 
+from benchmarks.projects import released_project, sh
 from tests.helpers import DEFAULT_PACKAGE as PACKAGE
 from tests.helpers import RECORD
 from tests.servers import ServerProcess, answers, free_port
 
-TEMPLATE = Path(__file__).resolve().parent.parent
 CONCURRENCIES = (1, 8, 32)
 CHUNK_ROWS = 100_000  # `predict --chunk-rows` default
 NOOP_APP = """
@@ -124,22 +123,6 @@ for _ in range(REPEATS):
         times[name].append(time.perf_counter() - started)
 print(json.dumps({{"rows": rows, "times": times}}))
 """
-
-
-def sh(command: list[str], cwd: Path, env: dict[str, str]) -> str:
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def prepare(work: Path, env: dict[str, str]) -> Path:
-    """Render, set up, train and release a project: the champion to serve."""
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work)))
-    for target in ("setup", "pipeline", "release"):
-        print(f"make {target} ...", flush=True)
-        sh(["make", target], project, env)
-    return project
 
 
 def wrk(port: int, path: str, body: str, connections: int, seconds: int, work: Path) -> dict:
@@ -266,7 +249,7 @@ def main() -> None:
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     env["PATH"] = f"{Path(find_uv_bin()).parent}:{env['PATH']}"
     env.pop("VIRTUAL_ENV", None)
-    project = args.project.resolve() if args.project else prepare(work, env)
+    project = args.project.resolve() if args.project else released_project(work, env)
     venv_env = {**env, "PATH": f"{project / '.venv' / 'bin'}:{env['PATH']}"}
     bundle = work / "bundle"
     sh(["uv", "run", "--no-sync", PACKAGE, "export", "--to", str(bundle), "--force"], project, env)

@@ -19,16 +19,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from cookiecutter.main import cookiecutter
 from uv import find_uv_bin
 
-TEMPLATE = Path(__file__).resolve().parent.parent
+from benchmarks.projects import released_project, sh
+
 PACKAGE = "penguins_ml"
 ENGINES = ("pandas", "spark")
 
@@ -60,22 +58,6 @@ while done < rows:
     done += size
 writer.close()
 """
-
-
-def sh(command: list[str], cwd: Path, env: dict[str, str]) -> str:
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def prepare(work: Path, env: dict[str, str]) -> Path:
-    """Render and set up a project with Spark, train and release: the champion to score with."""
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work)))
-    for target in (["setup", "EXTRAS=spark"], ["pipeline"], ["release"]):
-        print(f"make {' '.join(target)} ...", flush=True)
-        sh(["make", *target], project, env)
-    return project
 
 
 def score(project: Path, env: dict[str, str], engine: str, source: Path, work: Path) -> float:
@@ -126,7 +108,9 @@ def main() -> None:
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     env["PATH"] = f"{Path(find_uv_bin()).parent}:{env['PATH']}"
     env.pop("VIRTUAL_ENV", None)
-    project = args.project.resolve() if args.project else prepare(work, env)
+    project = (
+        args.project.resolve() if args.project else released_project(work, env, extras="spark")
+    )
     sh(["uv", "run", "--no-sync", PACKAGE, "export", "--to", str(work / "bundle"), "--force"],
        project, env)  # fmt: skip
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
