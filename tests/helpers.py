@@ -95,3 +95,12 @@ def project_files(project: Path) -> set[str]:
         if path.is_file() and relative.parts[0] not in ignored:
             files.add(relative.as_posix())
     return files
+
+
+def set_option(project: Path, env: dict[str, str], file: str, key: str, value: str) -> None:
+    """Change one line of a conf/ file and compose params.yaml again, as a user would."""
+    path = project / "conf" / file
+    lines = [f"{key}: {value}" if line.startswith(f"{key}:") else line
+             for line in path.read_text().splitlines()]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    run(["make", "params"], project, env=env)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_e2e_loop import FEATURES, set_option
+from test_e2e_loop import FEATURES
 from test_e2e_release import (
     BETTER,
     FIRST,
@@ -42,7 +42,7 @@ from test_e2e_release import (
 )
 from test_e2e_serving import Api
 
-from helpers import DEFAULT_PACKAGE, run
+from helpers import DEFAULT_PACKAGE, run, set_option
 from servers import Tripwire
 
 pytestmark = pytest.mark.e2e

@@ -25,7 +25,7 @@ import pytest
 from test_e2e_release import aliases, gate_report
 from test_e2e_serving import Api
 
-from helpers import DEFAULT_PACKAGE, RECORD, run
+from helpers import DEFAULT_PACKAGE, RECORD, run, set_option
 
 pytestmark = pytest.mark.e2e
 
@@ -45,15 +45,6 @@ def digests(project: Path) -> dict[str, str]:
     production = sorted(p for p in (project / PRODUCTION).rglob("*") if p.is_file())
     names = [*TRACKED, *(str(path.relative_to(project)) for path in production)]
     return {name: hashlib.md5((project / name).read_bytes()).hexdigest() for name in names}
-
-
-def set_option(project: Path, env: dict[str, str], file: str, key: str, value: str) -> None:
-    """Change one line of a conf/ file and compose params.yaml again, as a user would."""
-    path = project / "conf" / file
-    lines = [f"{key}: {value}" if line.startswith(f"{key}:") else line
-             for line in path.read_text().splitlines()]  # fmt: skip
-    path.write_text("\n".join(lines) + "\n")
-    run(["make", "params"], project, env=env)
 
 
 def request_file(project: Path) -> dict[str, Any]:
