@@ -100,6 +100,12 @@ def setup_project(
 
 
 @pytest.fixture(scope="session")
+def default_environment(tmp_path_factory: pytest.TempPathFactory, uv_env: dict[str, str]) -> Path:
+    """The run's shared set-up default project's `.venv`: to hard-link, never to change."""
+    return set_up_base(shared_root(tmp_path_factory), uv_env, "", {}) / ".venv"
+
+
+@pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
     """One PostgreSQL server for the session (team-stack tests make their own databases)."""
     bindir = postgres_bindir()

@@ -4,12 +4,15 @@ A git copy of the template is the "upstream". A project is created from its firs
 `cruft create`, committed as the hook's message says, and changed locally. Then the template
 gets a second commit (a README section and a Makefile target): `cruft check` and
 `make template-check` see it, `cruft update` merges it, the local change survives, and the
-updated project passes its own tests.
+updated project is exactly a fresh project of the new template plus the local change (so the
+suite a fresh project passes, run by test_e2e_quality, is its suite too); it sets up and
+passes its checks.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import TEMPLATE, render, run
+from helpers import TEMPLATE, project_files, render, run
 
 pytestmark = pytest.mark.e2e
 
@@ -77,6 +80,14 @@ def copy_template(target: Path, env: dict[str, str]) -> str:
     return git(target, env, "rev-parse", "HEAD")
 
 
+def create(root: Path, env: dict[str, str], template: Path) -> tuple[Path, str]:
+    """`cruft create` from the template's current commit: the project, and what cruft printed."""
+    extra = json.dumps({"project_name": "Cruft Check"})
+    created = cruft(root, env, "create", "--no-input", "--default-config", "--extra-context",
+                    extra, "--output-dir", str(root), str(template))  # fmt: skip
+    return root / SLUG, created.stdout
+
+
 def outcome(result) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
@@ -89,21 +100,8 @@ def upgrade(tmp_path_factory: pytest.TempPathFactory, uv_env: dict[str, str]) ->
     first = copy_template(template, env)
 
     # Create, then the first commit as the post-generation hook tells cruft users to.
-    extra = json.dumps({"project_name": "Cruft Check"})
-    created = cruft(
-        root,
-        env,
-        "create",
-        "--no-input",
-        "--default-config",
-        "--extra-context",
-        extra,
-        "--output-dir",
-        str(root),
-        str(template),
-    )
-    assert "git init -b main && git add --all && git commit" in created.stdout
-    project = root / SLUG
+    project, created = create(root, env, template)
+    assert "git init -b main && git add --all && git commit" in created
     hook_made_a_repository = (project / ".git").exists()
     state = json.loads((project / ".cruft.json").read_text())
     git(project, env, "init", "--quiet", "-b", "main")
@@ -194,10 +192,35 @@ def test_cruft_update_applies_the_change_and_keeps_local_edits(upgrade: Upgrade)
     assert "up to date" in outcome(cruft(project, env, "check"))[1]
 
 
-def test_updated_project_passes_its_tests(upgrade: Upgrade) -> None:
+def test_updated_project_is_a_fresh_project_of_the_new_template_plus_local_edits(
+    upgrade: Upgrade, tmp_path: Path
+) -> None:
+    """So it passes its tests: a fresh default project's own suite runs in test_e2e_quality."""
+    fresh, _ = create(tmp_path, upgrade.env, upgrade.template)
+    updated = upgrade.project
+    files = project_files(updated)
+    assert files == project_files(fresh)
+    differing = sorted(
+        name for name in files if (updated / name).read_bytes() != (fresh / name).read_bytes()
+    )
+    assert differing == ["README.md"]  # .cruft.json too is the same: commit and options
+    lines = (fresh / "README.md").read_text().splitlines(keepends=True)
+    assert (updated / "README.md").read_text() == "".join(
+        [*lines[:3], f"{LOCAL_LINE}\n", "\n", *lines[3:]]
+    )
+
+
+def test_updated_project_sets_up_and_passes_its_checks(
+    upgrade: Upgrade, default_environment: Path
+) -> None:
     project, env = upgrade.project, upgrade.env
+    # The locked environment of a default project, hard-linked: `make setup` then installs
+    # this project into it and syncs it to this project's lock, as it would from scratch.
+    shutil.copytree(default_environment, project / ".venv", symlinks=True, copy_function=os.link)
     run(["make", "setup"], project, env=env)
-    run(["make", "test"], project, env=env)
+    run(["make", "lint"], project, env=env)
+    result = run(["uv", "run", "--no-sync", PACKAGE, "--help"], project, env=env)
+    assert "release" in result.stdout
 
 
 def test_template_check_without_cruft_json_explains_and_passes(

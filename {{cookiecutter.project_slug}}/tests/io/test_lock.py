@@ -31,7 +31,9 @@ def test_a_live_holder_blocks_and_the_lock_is_released_after(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
-    ("pid", "age"), [(2**22 + 12345, timedelta()), (os.getpid(), timedelta(hours=2))]
+    ("pid", "age"),
+    [(2**22 + 12345, timedelta()), (os.getpid(), timedelta(hours=2))],
+    ids=["dead", "old"],  # not the pid: each xdist worker has its own
 )
 def test_a_dead_or_old_holder_is_taken_over(tmp_path: Path, pid: int, age: timedelta) -> None:
     lock = tmp_path / "retrain.lock"

@@ -110,20 +110,35 @@ class ServingMetrics:
         self.reloads = Counter(
             "api_model_reloads", "Model reloads by outcome.", ("outcome",), registry=registry
         )
+        # The labelled series of the per-request metrics, by label values: looking them up in
+        # prometheus-client (a lock, label checks) costs more than the increment itself.
+        self._request_children: dict[tuple[str, int, str, str], tuple[Any, Any]] = {}
+        self._class_children: dict[tuple[str, str, Any], Any] = {}
 
     def observe_request(
         self, endpoint: str, status: int, version: str, arm: str, seconds: float
     ) -> None:
-        labels = (endpoint, str(status), version, arm)
-        self.requests.labels(*labels).inc()
-        self.latency.labels(*labels).observe(seconds)
+        key = (endpoint, status, version, arm)
+        children = self._request_children.get(key)
+        if children is None:  # first of its kind: the label values are few, so this is kept
+            labels = (endpoint, str(status), version, arm)
+            children = self.requests.labels(*labels), self.latency.labels(*labels)
+            self._request_children[key] = children
+        count, latency = children
+        count.inc()
+        latency.observe(seconds)
 
     def observe_predictions(
         self, version: str, arm: str, predictions: Sequence[Any], classifier: bool
     ) -> None:
         if classifier:
             for label in predictions:
-                self.predicted_classes.labels(version, arm, str(label)).inc()
+                key = (version, arm, label)
+                child = self._class_children.get(key)
+                if child is None:
+                    child = self.predicted_classes.labels(version, arm, str(label))
+                    self._class_children[key] = child
+                child.inc()
         else:
             histogram = self.predicted_values.labels(version, arm)
             for value in predictions:
