@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from uv import find_uv_bin
 
-from helpers import project_env, render, run
+from helpers import DEFAULTS, project_env, render, run
 from servers import Postgres, S3Server, postgres_bindir
 
 
@@ -44,12 +44,20 @@ def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+def default_of(option: str) -> str:
+    value = DEFAULTS[option]
+    return value[0] if isinstance(value, list) else value
+
+
 def set_up_base(root: Path, env: dict[str, str], extras: str, options: dict[str, str]) -> Path:
     """The project rendered with ``options`` and set up with ``extras``, built once per run.
 
     The environment is created relocatable (its scripts find their interpreter relative to
-    themselves), so a copy of the project runs its own copy of it, not this one's.
+    themselves), so a copy of the project runs its own copy of it, not this one's. Any other
+    option set starts from the default one's environment (hard-linked, compiled already), which
+    its own `make setup` then syncs to its extras and lock.
     """
+    options = {key: value for key, value in options.items() if value != default_of(key)}
     key = "-".join([extras or "base", *(f"{k}={v}" for k, v in sorted(options.items()))])
     folder = root / "set-up" / re.sub(r"[^\w=.-]+", "_", key)
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,7 +68,11 @@ def set_up_base(root: Path, env: dict[str, str], extras: str, options: dict[str,
             return Path(ready.read_text())
         shutil.rmtree(folder / "render", ignore_errors=True)  # a build that failed before
         project = render(folder / "render", **options)
-        run(["uv", "venv", "--quiet", "--relocatable", ".venv"], project, env=env)
+        if extras or options:
+            seed = set_up_base(root, env, "", {}) / ".venv"
+            shutil.copytree(seed, project / ".venv", symlinks=True, copy_function=os.link)
+        else:
+            run(["uv", "venv", "--quiet", "--relocatable", ".venv"], project, env=env)
         run(["make", "setup", f"EXTRAS={extras}"], project, env=env)
         ready.write_text(str(project))
         return project

@@ -1,9 +1,10 @@
 """Group fairness: how a model's decisions and errors differ across the groups of a sensitive
 attribute (pure: outcomes and the attribute's values in, figures out).
 
-fairlearn does the group arithmetic: a ``MetricFrame`` gives each group's metrics, with
-bootstrap confidence intervals, and the largest gap between groups; its demographic parity
-and equalized odds functions give the disparities that the gate and `monitor` bound.
+fairlearn does the group arithmetic: a ``MetricFrame`` gives each group's metrics and the
+largest gap between groups; its demographic parity and equalized odds functions give the
+disparities that the gate and `monitor` bound. Their bootstrap confidence intervals come from
+``core/fairness_bootstrap.py`` (fairlearn's method, every resample at once: ~100x faster).
 
 - Classification, one class against the rest, for every class (binary and multiclass targets
   alike, with no "positive" class to choose): selection rate (share of rows predicted as the
@@ -38,6 +39,7 @@ from fairlearn.metrics import (
 )
 
 from .disparities import DISPARITIES
+from .fairness_bootstrap import Intervals, bootstrap
 from .metrics import METRICS, MISSING, Outcome, finite_or_none, outcome_of
 from .task import Task
 
@@ -106,7 +108,7 @@ def _error(name: str, y_true: Any, y_pred: Any) -> float:
     return METRICS[name].function(outcome_of("regression", y_true, y_pred))
 
 
-def _group_metrics(task: Task, classes: Sequence[object]) -> dict[str, Callable[..., float]]:
+def group_metrics(task: Task, classes: Sequence[object]) -> dict[str, Callable[..., float]]:
     """The per-group metrics of the task, keyed ``metric`` or ``metric[class]``."""
     if task == "regression":
         return {name: partial(_error, name) for name in _REGRESSION_METRICS}
@@ -121,19 +123,17 @@ def _group_metrics(task: Task, classes: Sequence[object]) -> dict[str, Callable[
     }
 
 
-def _span(value: Any, bounds: list[Any] | None) -> dict[str, float | None]:
+def _span(value: Any, bounds: tuple[float, float] | None) -> dict[str, float | None]:
     """``{value, low, high}``: a figure and its bootstrap interval (None without one)."""
-    low, high = (float(bounds[0]), float(bounds[-1])) if bounds else (None, None)
+    low, high = bounds if bounds else (None, None)
     return {"value": float(value), "low": low, "high": high}
 
 
-def _metric_rows(frame: Any, names: Sequence[str], groups: Sequence[str]) -> list[dict[str, Any]]:
+def _metric_rows(
+    frame: MetricFrame, names: Sequence[str], groups: Sequence[str], intervals: Intervals | None
+) -> list[dict[str, Any]]:
     """One entry per group metric: overall, per group, and the gap between groups."""
-    bootstrapped = frame.n_boot is not None
     by_group, difference, ratio = frame.by_group, frame.difference(), frame.ratio()
-    group_ci = frame.by_group_ci if bootstrapped else None
-    difference_ci = frame.difference_ci() if bootstrapped else None
-    ratio_ci = frame.ratio_ci() if bootstrapped else None
     rows = []
     for key in names:
         metric, _, label = key.partition("[")
@@ -145,14 +145,14 @@ def _metric_rows(frame: Any, names: Sequence[str], groups: Sequence[str]) -> lis
                 "groups": {
                     group: _span(
                         by_group.loc[group, key],
-                        [ci.loc[group, key] for ci in group_ci] if group_ci else None,
+                        intervals.groups[key][group] if intervals else None,
                     )
                     for group in groups
                 },
                 "difference": _span(
-                    difference[key], [ci[key] for ci in difference_ci] if difference_ci else None
+                    difference[key], intervals.difference[key] if intervals else None
                 ),
-                "ratio": _span(ratio[key], [ci[key] for ci in ratio_ci] if ratio_ci else None),
+                "ratio": _span(ratio[key], intervals.ratio[key] if intervals else None),
             }
         )
     return rows
@@ -217,20 +217,26 @@ def assess_attribute(
     rows = np.isin(labels, kept)
     y_true, y_pred, groups_kept = outcome.y_true[rows], outcome.y_pred[rows], labels[rows]
     classes = list(outcome.classes) or sorted(pd.unique(np.concatenate([y_true, y_pred])))
-    metrics = _group_metrics(task, classes)
-    tail = (1.0 - confidence) / 2.0
+    metrics = group_metrics(task, classes)
     frame = MetricFrame(
         metrics=metrics,
         y_true=y_true,
         y_pred=y_pred,
         sensitive_features=pd.Series(groups_kept, name=attribute),
-        **(
-            {"n_boot": bootstrap_samples, "ci_quantiles": [tail, 1.0 - tail], "random_state": seed}
-            if bootstrap_samples
-            else {}
-        ),
     )
-    table = tuple(_metric_rows(frame, list(metrics), kept))
+    intervals = None
+    if bootstrap_samples:
+        intervals = bootstrap(
+            task,
+            y_true,
+            y_pred,
+            groups_kept,
+            classes,
+            samples=bootstrap_samples,
+            confidence=confidence,
+            seed=seed,
+        )
+    table = tuple(_metric_rows(frame, list(metrics), kept, intervals))
     if len(kept) < 2:
         return replace(
             base,
