@@ -3,8 +3,9 @@
 One run, one model (the champion bundle of a generated project), one load generator (`wrk`,
 compiled, on 127.0.0.1), the same single-record request, side by side:
 
-1. the generated API (`<package> serve`, prediction log on), on the compiled path (the
-   bundle's verified `model.onnx`), with one worker and with two (`--workers 2`);
+1. the generated API as `make serve` runs it (`<package> serve`: the registry's champion,
+   prediction log on), on the compiled path (the `model.onnx` that registration verified),
+   with one worker and with two (`--workers 2`);
 2. the same API before the compiled path: the same bundle without `model.onnx`, so it falls
    back to scikit-learn (the path every model took before), one worker;
 3. `mlflow models serve` on the same MLflow model (`dataframe_records` input);
@@ -259,13 +260,16 @@ def main() -> None:
     (work / "noop.py").write_text(NOOP_APP)
     ours, theirs = json.dumps({"records": [RECORD]}), json.dumps({"dataframe_records": [RECORD]})
 
-    def api(source: Path, workers: int) -> list[str]:
-        log = f"serve.log.path={work / f'log-{source.name}-{workers}.db'}"
-        return [PACKAGE, "serve", log, "--champion", str(source), "--workers", str(workers)]
+    def api(source: Path | None, workers: int) -> list[str]:
+        """`serve` as `make serve` runs it (the registry's champion), or on a bundle."""
+        name = source.name if source else "registry"
+        log = f"serve.log.path={work / f'log-{name}-{workers}.db'}"
+        champion = ["--champion", str(source)] if source else []
+        return [PACKAGE, "serve", log, *champion, "--workers", str(workers)]
 
     servers = {
-        API: (api(bundle, 1), project, ours, 1),
-        API_2: (api(bundle, 2), project, ours, 2),
+        API: (api(None, 1), project, ours, 1),
+        API_2: (api(None, 2), project, ours, 2),
         BEFORE: (api(before, 1), project, ours, 1),
         MLFLOW: (
             ["mlflow", "models", "serve", "-m", str(bundle / "model"), "--env-manager", "local",
@@ -291,6 +295,10 @@ def main() -> None:
                 body,
             )  # fmt: skip
             wrk(port, running[name][1], body, 8, 3, work)  # warm-up
+        api_port = running[API][0].port
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/model", timeout=10) as found:
+            engine = json.load(found)["engines"]["champion"]
+        print(f"{API}: the champion runs on {engine['engine']} ({engine['reason']})")
         rounds: dict[str, dict[int, list[dict]]] = {
             n: {c: [] for c in CONCURRENCIES} for n in servers
         }
@@ -305,7 +313,7 @@ def main() -> None:
         name: {c: summary(found) for c, found in cells.items()} for name, cells in rounds.items()
     }
     report(results, args.duration, args.rounds)
-    explain_cell(api(bundle, 1), project, venv_env, work, args.duration)
+    explain_cell(api(None, 1), project, venv_env, work, args.duration)
     out = sh(["uv", "run", "--no-sync", "python", "-c", BATCH, str(bundle), str(args.batch_rows),
               str(work)], project, env)  # fmt: skip
     figures = json.loads(out.strip().splitlines()[-1])

@@ -177,6 +177,7 @@ def test_the_stages_and_the_release_run_from_the_cli(in_released: Released) -> N
     failed = {stage: result for stage, result in in_released.stages.items() if result.code}
     assert not failed, failed
     assert "promoted version 1 to 'champion'" in in_released.stages["gate"].out
+    assert "inference: onnx, batch: " in in_released.stages["register"].out  # compiled once
 
 
 AFTER_RELEASE: list[tuple[str, int, str]] = [

@@ -156,8 +156,16 @@ def test_bootstrap_interval_must_lie_above_zero() -> None:
 def test_latency_over_the_factor_fails() -> None:
     decision = decide(evaluation(0.95, p95_ms=16.0), evaluation(0.9, p95_ms=10.0), rules())
     assert not decision.passed
-    assert "latency" in decision.reason
+    assert "latency" in decision.reason and "1.5x champion (15.00 ms)" in decision.reason
     assert decide(evaluation(0.95, p95_ms=14.0), evaluation(0.9, p95_ms=10.0), rules()).passed
+
+
+def test_latency_within_the_allowance_passes_whatever_the_factor() -> None:
+    compiled = evaluation(0.9, p95_ms=0.1)  # a compiled champion: a tenth of a millisecond
+    assert decide(evaluation(0.95, p95_ms=4.0), compiled, rules()).passed  # 40x, yet 4 ms
+    decision = decide(evaluation(0.95, p95_ms=6.0), compiled, rules())
+    assert not decision.passed
+    assert "over the allowance of 5.00 ms (champion 0.10 ms)" in decision.reason
 
 
 def test_schema_change_needs_the_migration_flag() -> None:

@@ -1,13 +1,15 @@
 """measure: one model on held-out rows, with the same code for `evaluate` and the gate."""
 
+import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.core.config import Config, DataConfig, FeaturesConfig
 from {{ cookiecutter.package_name }}.core.features import build_preprocessor
-from {{ cookiecutter.package_name }}.core.measure import measure, single_row_p95_ms
+from {{ cookiecutter.package_name }}.core.measure import measure, request_records, single_row_p95_ms
 from {{ cookiecutter.package_name }}.core.metrics import compute_metrics, metrics_for
+from {{ cookiecutter.package_name }}.core.predictor import Predictor, Record
 
 
 def fitted(data: DataConfig, frame: pd.DataFrame) -> Pipeline:
@@ -52,6 +54,21 @@ def test_single_row_latency_is_measured_per_model(
     classification_data: DataConfig, frame: pd.DataFrame
 ) -> None:
     model = fitted(classification_data, frame)
-    latencies = single_row_p95_ms([model, model], frame[classification_data.feature_columns], 10)
+    features = frame[classification_data.feature_columns]
+    columns = {name: classification_data.columns[name] for name in features}
+    predictor = Predictor(model, columns)
+    calls: list[int] = []
+
+    def counted(records: list[Record]) -> object:
+        calls.append(len(records))
+        return predictor.score_records(records)
+
+    latencies = single_row_p95_ms([predictor.score_records, counted], request_records(features), 10)
     assert len(latencies) == 2
     assert all(value > 0 for value in latencies)
+    assert calls == [1] * 10  # one record per request, as many requests as asked
+
+
+def test_request_records_carry_missing_values_as_none() -> None:
+    frame = pd.DataFrame({"size": [1.5, np.nan], "shop": ["a", None]})
+    assert request_records(frame) == [{"size": 1.5, "shop": "a"}, {"size": None, "shop": None}]

@@ -12,11 +12,13 @@ from pydantic import Field, model_validator
 from .config import ColumnSpec, DataConfig, StrictModel
 from .task import Task
 
-NOT_COMPILED = "no compiled model: only `export` builds one, and keeps it when it is verified"
+# The engine facts of a version registered before `register` compiled models (``Inference``).
+NOT_COMPILED = "registered without a compiled model: `export` compiles one and verifies it"
 
 
 class Inference(StrictModel):
-    """How the bundle's model runs, and why: decided by `export`, on data (``core/engine.py``).
+    """How the model runs, and why: decided on data when the version is registered
+    (``io/compilation.py``, ``core/engine.py``), or by `export` for a version registered before.
 
     ``engine`` serves the API; ``batch_engine`` scores files (the faster of the two on the
     checked rows, ``batch_speedup`` times scikit-learn's rows/s). ``reason`` says why: the rows
@@ -31,6 +33,11 @@ class Inference(StrictModel):
     max_difference: float | None = None
     batch_engine: Literal["onnx", "sklearn"] = "sklearn"
     batch_speedup: float | None = None
+
+    @property
+    def summary(self) -> str:
+        """One line for a command's output: the engines and why."""
+        return f"inference: {self.engine}, batch: {self.batch_engine}; {self.reason}"
 
 
 class BundleMetadata(StrictModel):

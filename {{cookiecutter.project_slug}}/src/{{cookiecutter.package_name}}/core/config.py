@@ -363,6 +363,7 @@ class ReleaseConfig(StrictModel):
     bootstrap_samples: int = Field(default=1000, ge=0)
     confidence: float = Field(default=0.95, gt=0.0, lt=1.0)
     latency_factor: float = Field(default=1.5, ge=1.0)
+    latency_allowance_ms: float = Field(default=5.0, ge=0.0)
     latency_rows: int = Field(default=200, ge=10)
     allow_schema_change: bool = False
     recent_window: RecentWindowConfig = RecentWindowConfig()

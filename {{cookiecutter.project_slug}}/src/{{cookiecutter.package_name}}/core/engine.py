@@ -1,9 +1,10 @@
-"""Which engine runs an exported model: the compiled graph when it is verified, else scikit-learn.
+"""Which engine runs a model: the compiled graph when it is verified, else scikit-learn.
 
-`export` calls ``choose`` with the fitted pipeline and real rows (the test split and the
-reference snapshot, plus probe records built from the schema: extremes and missing values).
-The graph is kept only when its predictions and probabilities on every one of those rows are
-the pipeline's within the tolerances of ``core/compiled.py``; otherwise the bundle serves with
+`register` calls ``choose`` (through ``io/compilation.py``; `export` too, for a version
+registered before) with the fitted pipeline and real rows (the test split and the reference
+snapshot, plus probe records built from the schema: extremes and missing values). The graph
+is kept only when its predictions and probabilities on every one of those rows are the
+pipeline's within the tolerances of ``core/compiled.py``; otherwise the model serves with
 scikit-learn and its metadata says why. Batch scoring takes whichever engine scored the same
 rows, repeated to ``BATCH_ROWS``, faster.
 """
@@ -29,7 +30,7 @@ TIMING_ROUNDS = 3
 
 @dataclass(frozen=True)
 class Choice:
-    """The engine facts for the bundle's metadata, and the graph to write (None: no graph)."""
+    """The engine facts for the model's metadata, and its verified graph (None: no graph)."""
 
     inference: Inference
     graph: bytes | None

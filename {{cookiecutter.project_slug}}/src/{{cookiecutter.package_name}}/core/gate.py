@@ -226,19 +226,22 @@ def bootstrap_rule(metric: str, interval: tuple[float, float] | None) -> RuleRes
 
 
 def latency_rule(challenger: Evaluation, champion: Evaluation, rules: ReleaseConfig) -> RuleResult:
+    """The challenger's p95 within ``latency_factor`` x the champion's, or within the absolute
+    ``latency_allowance_ms``: at a fraction of a millisecond (a compiled model), a factor
+    measures scheduler noise, not a regression anyone waits for."""
     new, old = challenger.p95_latency_ms, champion.p95_latency_ms
-    limit = old * rules.latency_factor
+    limit = max(old * rules.latency_factor, rules.latency_allowance_ms)
     values = {"challenger_p95_ms": new, "champion_p95_ms": old, "limit_ms": limit}
     if not (math.isfinite(new) and math.isfinite(old)):
         return RuleResult("latency", False, "p95 latency was not measured", values)
     passed = new <= limit
     verdict = "within" if passed else "over"
-    return RuleResult(
-        "latency",
-        passed,
-        f"p95 {new:.2f} ms {verdict} {rules.latency_factor}x champion ({limit:.2f} ms)",
-        values,
+    bound = (
+        f"{rules.latency_factor}x champion ({limit:.2f} ms)"
+        if limit > rules.latency_allowance_ms
+        else f"the allowance of {limit:.2f} ms (champion {old:.2f} ms)"
     )
+    return RuleResult("latency", passed, f"p95 {new:.2f} ms {verdict} {bound}", values)
 
 
 def schema_rule(challenger: Evaluation, champion: Evaluation, rules: ReleaseConfig) -> RuleResult:

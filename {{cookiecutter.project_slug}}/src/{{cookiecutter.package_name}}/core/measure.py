@@ -5,7 +5,7 @@ the release gate measures challenger and champion on the same rows, with the sam
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +16,7 @@ from .config import Config
 from .gate import Evaluation
 from .metrics import Outcome, compute, outcome_of, slice_metrics
 from .models import features_and_target, predict_with_proba
+from .predictor import Record
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,22 @@ def measure(model: Pipeline, frame: pd.DataFrame, config: Config) -> Measured:
     return Measured(outcome, compute(task, outcome), slices)
 
 
-def single_row_p95_ms(models: Sequence[Pipeline], features: pd.DataFrame, rows: int) -> list[float]:
-    """p95 latency of one-row predictions per model, interleaved so both see the same noise."""
-    timings: list[list[float]] = [[] for _ in models]
-    sample = [features.iloc[[index % len(features)]] for index in range(rows)]
-    for row in sample:
-        for position, model in enumerate(models):
+def request_records(features: pd.DataFrame) -> list[Record]:
+    """Rows as an API request carries them: plain values, a missing one as None."""
+    table = features.astype(object).where(features.notna(), None)
+    return [{str(name): value for name, value in row.items()} for row in table.to_dict("records")]
+
+
+def single_row_p95_ms(
+    scorers: Sequence[Callable[[list[Record]], object]], records: Sequence[Record], rows: int
+) -> list[float]:
+    """p95 latency of one-record requests per scorer (a model as it serves: its
+    ``Predictor.score_records``), interleaved so that every scorer sees the same noise."""
+    timings: list[list[float]] = [[] for _ in scorers]
+    for index in range(rows):
+        request = [records[index % len(records)]]
+        for position, score in enumerate(scorers):
             started = time.perf_counter()
-            model.predict(row)
+            score(request)
             timings[position].append((time.perf_counter() - started) * 1000.0)
     return [float(np.percentile(values, 95)) for values in timings]

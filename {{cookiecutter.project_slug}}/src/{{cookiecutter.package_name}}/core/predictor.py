@@ -1,7 +1,8 @@
 """The served model: the fitted pipeline, scored from plain records or from a DataFrame.
 
-With a compiled graph (an exported bundle's ``model.onnx``, verified by `export`) the API scores
-records with it (``core/compiled.py``), and batch scoring too when `export` measured it faster;
+With a compiled graph (``model.onnx``, verified when the version was registered, or by
+`export`) the API scores records with it (``core/compiled.py``), and batch scoring too when it
+was measured faster;
 the graph is checked again on probe records when it is loaded, and a graph that cannot load or
 disagrees leaves the pipeline serving (``engine`` and ``engine_reason`` say which, and why).
 Without one, the pipeline serves as follows.
@@ -198,7 +199,7 @@ class Predictor:
             )
             return
         self._compiled, self.engine = compiled, "onnx"
-        self.engine_reason = "model.onnx, verified by `export` and on probe records at load"
+        self.engine_reason = "model.onnx, verified when compiled and on probe records at load"
 
     def _compiled_scores(self, outputs: Outputs, *, probabilities: bool = True) -> Scores:
         predictions, proba = outputs

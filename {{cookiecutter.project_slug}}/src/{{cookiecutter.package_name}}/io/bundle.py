@@ -1,10 +1,12 @@
 """Self-contained model bundles: what a container serves, and what its traffic is judged against.
 
 A bundle directory holds ``model/`` (the MLflow model), ``metadata.json`` (`BundleMetadata`),
-``model.onnx`` (the compiled model, when `export` verified one: ``core/engine.py``),
+``model.onnx`` (the compiled model, when it was verified: ``core/engine.py``),
 ``MODEL_CARD.md`` and ``reference/``: the model's own evaluation (its scored reference
 snapshot, test metrics and slices), which `monitor` compares production with. A registered
-version has the same reference in its training run (``evaluation/``, logged by `evaluate`).
+version has the same reference in its training run (``evaluation/``, logged by `evaluate`),
+and its compiled model and engine facts (``compiled/``, logged by `register`:
+``io/compilation.py``).
 `load_bundle` and `load_reference` read a bundle directory or a registry URI the same way,
 so serving and monitoring each have one code path, and monitoring judges the model that
 serves, never whatever this checkout trained last.
@@ -27,13 +29,14 @@ from ..core.explanations import background_sample
 from ..core.predictor import Predictor
 from ..core.timestamps import now
 from . import paths
+from .compilation import GRAPH, read_compiled
 from .files import read_json, read_table
 from .registry import Registry, Version, reachable, resolve
 from .tracking import EVALUATION_DIR
 
 METADATA = "metadata.json"
 MODEL_DIR = "model"
-COMPILED = "model.onnx"
+COMPILED = GRAPH  # the same file name as in a training run's compiled/
 CARD = "MODEL_CARD.md"
 REFERENCE_DIR = "reference"
 # Written by `evaluate`, logged to the run's EVALUATION_DIR, copied to a bundle's reference/.
@@ -64,7 +67,7 @@ class Bundle:
         compiled = inference.engine == "onnx"
         reason = inference.reason
         if compiled and self.graph is None:
-            reason = f"{COMPILED} is missing from the bundle: scikit-learn serves"
+            reason = f"{COMPILED} is missing, though it was verified: scikit-learn serves"
         return Predictor(
             self.pipeline,
             dict(self.metadata.columns),
@@ -153,6 +156,18 @@ def read_reference(directory: Path) -> Reference:
     )
 
 
+def registered(registry: Registry, version: Version, alias: str | None) -> Bundle:
+    """A registered version as it serves: its pipeline, its facts and its compiled model."""
+    import mlflow.sklearn
+
+    pipeline: Pipeline = mlflow.sklearn.load_model(version.uri)
+    facts = metadata(registry, version, alias)
+    logged = read_compiled(registry, version.run_id)  # None: "registered without"
+    if logged is not None:
+        facts = facts.model_copy(update={"inference": logged.inference})
+    return Bundle(pipeline, facts, graph=logged.graph if logged else None)
+
+
 def _open(source: str, config: Config) -> tuple[Bundle, Callable[[], Reference]]:
     """The bundle at ``source``, and how to read its reference (`monitor`, explanations)."""
     import mlflow.sklearn
@@ -161,9 +176,7 @@ def _open(source: str, config: Config) -> tuple[Bundle, Callable[[], Reference]]
         with reachable(config.mlflow):
             registry = Registry(config.mlflow)
             version = resolve(registry, source)
-            alias = source.partition("@")[2] or None
-            pipeline: Pipeline = mlflow.sklearn.load_model(version.uri)
-            bundle = Bundle(pipeline, metadata(registry, version, alias))
+            bundle = registered(registry, version, source.partition("@")[2] or None)
 
         def fetch() -> Reference:
             with reachable(config.mlflow), tempfile.TemporaryDirectory() as scratch:

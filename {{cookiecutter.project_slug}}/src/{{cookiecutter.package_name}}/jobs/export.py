@@ -4,17 +4,17 @@ The bundle carries the model, its metadata, its card and its monitoring referenc
 container serves it and `monitor --model <bundle>` judges its traffic without the registry.
 It also carries the model compiled to ONNX when the graph gives the pipeline's answers on the
 test split and the reference snapshot (``core/engine.py``); else it says why it has none.
+`register` compiled the version already (``io/compilation.py``): the bundle copies that; only
+a version registered before is compiled here.
 """
 
 import shutil
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
-from ..core.bundle_metadata import BundleMetadata, Inference
+from ..core.bundle_metadata import BundleMetadata
 from ..core.config import Config
-from ..core.engine import choose
+from ..core.engine import Choice
 from ..core.errors import ProjectError
 from ..io import paths
 from ..io.bundle import (
@@ -27,29 +27,19 @@ from ..io.bundle import (
     download_reference,
     metadata,
 )
-from ..io.files import read_table, write_json
+from ..io.compilation import compile_model, read_compiled
+from ..io.files import write_json
 from ..io.registry import Registry, reachable, resolve
 
 
-def checked_rows(reference_dir: Path) -> pd.DataFrame:
-    """The rows a compiled model is verified on: the test split here and the bundle's reference."""
-    sources = (paths.TEST, reference_dir / paths.SCORED_REFERENCE.name)
-    tables = [read_table(path) for path in sources if path.is_file()]
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-
-
-def compile_model(staging: Path, facts: BundleMetadata) -> Inference:
-    """Write ``model.onnx`` into the bundle when it is verified; the engine facts either way."""
+def compile_staged(staging: Path, facts: BundleMetadata) -> Choice:
+    """Compile the bundle's model, on the test split here and the bundle's reference: for a
+    version registered before `register` compiled models."""
     import mlflow.sklearn
 
     pipeline = mlflow.sklearn.load_model(str(staging / MODEL_DIR))
-    rows = checked_rows(staging / REFERENCE_DIR)
-    choice = choose(pipeline, dict(facts.columns), rows.reindex(columns=facts.feature_columns))
-    if choice.graph is not None:
-        (staging / COMPILED).write_bytes(choice.graph)
-    inference = choice.inference
-    print(f"inference: {inference.engine}, batch: {inference.batch_engine}; {inference.reason}")
-    return inference
+    reference = staging / REFERENCE_DIR / paths.SCORED_REFERENCE.name
+    return compile_model(pipeline, dict(facts.columns), reference)
 
 
 def export(config: Config, alias: str, destination: Path, *, force: bool = False) -> Path:
@@ -72,7 +62,11 @@ def export(config: Config, alias: str, destination: Path, *, force: bool = False
             except MissingReferenceError as error:  # it serves; only `monitor` needs one
                 print(f"warning: {error}")
             facts = metadata(registry, version, alias)
-            facts = facts.model_copy(update={"inference": compile_model(staging, facts)})
+            choice = read_compiled(registry, version.run_id) or compile_staged(staging, facts)
+            if choice.graph is not None:
+                (staging / COMPILED).write_bytes(choice.graph)
+            print(choice.inference.summary)
+            facts = facts.model_copy(update={"inference": choice.inference})
             write_json(facts.model_dump(mode="json"), staging / METADATA)
             card_path = f"model_card/version-{version.version}.md"
             try:

@@ -18,11 +18,12 @@ from ..core import baseline, card, fairness
 from ..core.config import Config
 from ..core.errors import ProjectError
 from ..core.gate import Decision, Evaluation, combine, decide, paired_bootstrap
-from ..core.measure import Measured, measure, single_row_p95_ms
+from ..core.measure import Measured, measure, request_records, single_row_p95_ms
 from ..core.metrics import METRICS, finite_or_none
 from ..core.models import features_and_target
 from ..core.timestamps import now
 from ..io import paths
+from ..io.bundle import registered
 from ..io.files import atomic_path, read_table, write_json
 from ..io.labelled import untrained
 from ..io.registry import (
@@ -32,7 +33,6 @@ from ..io.registry import (
     Registry,
     Version,
     input_schema,
-    load_model,
     reachable,
 )
 
@@ -70,15 +70,24 @@ class Candidate:
 
 
 def load_candidates(
-    config: Config, challenger: Version, champion: Version | None, features: pd.DataFrame
+    config: Config,
+    registry: Registry,
+    challenger: Version,
+    champion: Version | None,
+    features: pd.DataFrame,
 ) -> tuple[Candidate, Candidate | None]:
-    """Load both models and time them on the same rows, interleaved (same noise for both)."""
+    """Load both models and time one-record requests of each as it serves (its compiled model
+    when registration verified one), interleaved on the same rows: the same noise for both."""
     versions = [challenger] if champion is None else [challenger, champion]
-    models = [load_model(version.uri) for version in versions]
-    latencies = single_row_p95_ms(models, features, config.release.latency_rows)
+    bundles = [registered(registry, version, None) for version in versions]
+    latencies = single_row_p95_ms(
+        [bundle.predictor().score_records for bundle in bundles],
+        request_records(features),
+        config.release.latency_rows,
+    )
     loaded = [
-        Candidate(model, input_schema(version.uri), p95)
-        for version, model, p95 in zip(versions, models, latencies, strict=True)
+        Candidate(bundle.pipeline, input_schema(version.uri), p95)
+        for version, bundle, p95 in zip(versions, bundles, latencies, strict=True)
     ]
     return loaded[0], loaded[1] if champion is not None else None
 
@@ -166,12 +175,12 @@ def judge(
 
 
 def evaluate_pair(
-    config: Config, challenger: Version, champion: Version | None
+    config: Config, registry: Registry, challenger: Version, champion: Version | None
 ) -> tuple[Decision, dict[str, Any]]:
     """Score both models on the same rows of every held-out set; all sets must pass."""
     sets = holdout_sets(config)
     features = sets["test"][config.data.feature_columns]
-    ours, theirs = load_candidates(config, challenger, champion, features)
+    ours, theirs = load_candidates(config, registry, challenger, champion, features)
     dummy = fit_baseline(config)
     judged = {
         name: judge(config, frame, ours, theirs, dummy, intervals=name == "test")
@@ -238,7 +247,7 @@ def gate(config: Config, *, hold: bool = False) -> Decision:
             raise ProjectError(
                 f"version {challenger.version} is already the champion: nothing to gate."
             )
-        decision, evidence = evaluate_pair(config, challenger, champion)
+        decision, evidence = evaluate_pair(config, registry, challenger, champion)
         report = {
             "model": registry.name,
             "challenger": challenger.version,

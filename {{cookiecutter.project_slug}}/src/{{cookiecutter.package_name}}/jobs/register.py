@@ -1,12 +1,15 @@
 """`register`: the model of the last `train` run becomes a registry version, alias `challenger`.
 
 The version carries the run's lineage tags (git, data hashes, config), so the registry alone
-answers "where does this model come from".
+answers "where does this model come from". Before the version is created, its model is
+compiled to ONNX and verified (``io/compilation.py``): every reader of the registry serves the
+graph, or scikit-learn with the reason the graph was ruled out.
 """
 
 from ..core.config import Config
 from ..core.errors import ProjectError
 from ..io import paths
+from ..io.compilation import compile_run
 from ..io.files import read_json
 from ..io.registry import CHALLENGER, Registry, Version, reachable
 
@@ -35,6 +38,8 @@ def register(config: Config) -> Version:
                 f"run {trained['run_id']} (models/run.json) is not in the tracking store at "
                 f"{config.mlflow.effective_tracking_uri}: train against this store first."
             ) from error
+        compiled = compile_run(config, registry, run.info.run_id, trained["model_uri"])
+        print(compiled.inference.summary)
         version = registry.register(
             trained["model_uri"], trained["run_id"], lineage_tags(run.data.tags, run.info.run_id)
         )

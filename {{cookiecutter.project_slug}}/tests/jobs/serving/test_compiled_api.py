@@ -1,5 +1,6 @@
 """The API on the compiled path: the same answers as scikit-learn, and /model says which path
-serves and why (a graph that fails its checks leaves scikit-learn serving)."""
+serves and why (a graph that fails its checks leaves scikit-learn serving). The default
+source, the registry's champion, serves on the graph `register` compiled."""
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -16,11 +17,15 @@ from {{ cookiecutter.package_name }}.core.compiled import PROBABILITY_TOLERANCE
 from {{ cookiecutter.package_name }}.core.config import PredictionLogConfig, ServeConfig
 from {{ cookiecutter.package_name }}.core.conversion import convert
 from {{ cookiecutter.package_name }}.core.engine import choose
-from {{ cookiecutter.package_name }}.io.bundle import Bundle
+from {{ cookiecutter.package_name }}.io import params
+from {{ cookiecutter.package_name }}.io.bundle import Bundle, load_bundle
+from {{ cookiecutter.package_name }}.io.registry import CHAMPION, Registry, model_uri
+from {{ cookiecutter.package_name }}.jobs import register
 from {{ cookiecutter.package_name }}.jobs.serving.app import create_app
 
 from ...conftest import serving_frame
 from ...core.test_engine import records, tampered
+from ..test_register import FAST, trained
 
 Start = Callable[[Bundle], TestClient]
 
@@ -92,3 +97,18 @@ def test_a_graph_tampered_after_export_is_caught_at_load(
     answer = app.post("/predict", json={"records": [record]}).json()["predictions"][0]
     frame = pd.DataFrame([record], columns=bundle.metadata.feature_columns)
     assert answer["prediction"] == bundle.pipeline.predict(frame).tolist()[0]
+
+
+def test_the_default_champion_from_the_registry_serves_compiled(workspace: Path) -> None:
+    config = params.load(FAST)
+    trained(config)
+    Registry(config.mlflow).promote(register.register(config), "first model")
+    settings = config.serve
+    assert settings is not None and settings.champion == model_uri(config.mlflow, CHAMPION)
+
+    app = create_app(settings, lambda source: load_bundle(source, config, background=True))
+    with TestClient(app) as client:
+        model = client.get("/model").json()
+
+    assert model["champion"]["inference"]["engine"] == "onnx", model["champion"]["inference"]
+    assert model["engines"]["champion"]["engine"] == "onnx", model["engines"]
