@@ -19,14 +19,15 @@ from {{ cookiecutter.package_name }}.io.registry import CHALLENGER, Registry
 from {{ cookiecutter.package_name }}.jobs import export, predict, register
 
 from ..core.test_engine import tampered
-from .test_register import FAST, counting, trained
+from .test_pipeline_in_process import run_stages
+from .test_register import FAST, counting
 
 
 def test_export_copies_what_register_compiled(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = params.load(FAST)
-    run_id = trained(config)
+    run_id = run_stages(config)
     register.register(config)
     converted: list[object] = []
     monkeypatch.setattr(compilation, "choose", counting(converted))
@@ -54,7 +55,7 @@ def test_export_compiles_a_version_registered_without_or_says_why_not(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = params.load(FAST)
-    run_id = trained(config)
+    run_id = run_stages(config)
     Registry(config.mlflow).register(read_json(paths.TRAIN_RUN)["model_uri"], run_id, {})
 
     bundle = export.export(config, CHALLENGER, workspace / "bundle")

@@ -19,20 +19,12 @@ from {{ cookiecutter.package_name }}.io.bundle import load_bundle
 from {{ cookiecutter.package_name }}.io.compilation import COMPILED_DIR, FACTS, GRAPH
 from {{ cookiecutter.package_name }}.io.files import read_json, read_table
 from {{ cookiecutter.package_name }}.io.registry import CHALLENGER, Registry, model_uri
-from {{ cookiecutter.package_name }}.jobs import evaluate, register, split, train, validate
+from {{ cookiecutter.package_name }}.jobs import register
 
 from ..core.test_engine import tampered
+from .test_pipeline_in_process import run_stages
 
 FAST = ["evaluate.importance_repeats=1", "evaluate.fairness.bootstrap_samples=0"]
-
-
-def trained(config: Config) -> str:
-    """The four stages, as `dvc repro` runs them; the id of the training run."""
-    validate.run(config)
-    split.run(config)
-    run_id = train.run(config, persist=True).run_id
-    evaluate.run(config)
-    return run_id
 
 
 def logged(config: Config, run_id: str) -> set[str]:
@@ -55,7 +47,7 @@ def test_a_version_is_compiled_before_it_is_created_and_served_compiled_from_the
     workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = params.load(FAST)
-    run_id = trained(config)
+    run_id = run_stages(config)
     on_the_run_when_created: list[set[str]] = []
     create = Registry.register
 
@@ -95,7 +87,7 @@ def test_a_broken_conversion_registers_the_version_served_by_scikit_learn_saying
     reason: str,
 ) -> None:
     config = params.load(FAST)
-    run_id = trained(config)
+    run_id = run_stages(config)
     monkeypatch.setattr(compilation, "choose", partial(choose, converter=converter))
 
     version = register.register(config)
@@ -116,7 +108,7 @@ def test_a_run_registered_again_keeps_what_it_was_compiled_to(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = params.load(FAST)
-    run_id = trained(config)
+    run_id = run_stages(config)
     register.register(config)
     converted: list[object] = []
     monkeypatch.setattr(compilation, "choose", counting(converted))
@@ -131,7 +123,7 @@ def test_a_version_registered_before_compilation_serves_with_scikit_learn_and_sa
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = params.load(FAST)
-    run_id = trained(config)
+    run_id = run_stages(config)
     registry = Registry(config.mlflow)
     registry.register(read_json(paths.TRAIN_RUN)["model_uri"], run_id, {})  # as `register` did
     uri = model_uri(config.mlflow, CHALLENGER)
