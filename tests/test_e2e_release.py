@@ -54,6 +54,11 @@ class TrackingServer:
         self.server = None
 
 
+# Steps whose outcome depends on no store (approval, lineage, monitoring a rejection) run on
+# SQLite only; the tracking server gets the story's registry and artifact traffic.
+SQLITE_ONLY = pytest.mark.parametrize("released", ["sqlite"], indirect=True)
+
+
 def without_latency_rule(project: Path, env: dict[str, str]) -> None:
     """Single-row p95 latency on a shared 2-core runner is noise at a few milliseconds, so the
     gate's latency rule would decide these promotions by chance. It is tested where its inputs
@@ -139,6 +144,7 @@ def test_worse_challenger_is_rejected_naming_the_rule(released) -> None:
     assert aliases(project, env)["champion"] == "1"
 
 
+@SQLITE_ONLY
 def test_monitoring_after_the_rejection_judges_against_the_champion(released) -> None:
     """The workspace now holds the rejected challenger's model and metrics; `monitor` loads
     the champion and its own reference and baseline from the registry."""
@@ -175,6 +181,7 @@ def test_rollback_restores_the_previous_champion(released) -> None:
     assert "e2e rollback" in history
 
 
+@SQLITE_ONLY
 def test_lineage_prints_the_whole_chain(released) -> None:
     project, env, _ = released
     out = cli(project, env, "lineage", f"models:/{DEFAULT_PACKAGE}@champion").stdout
@@ -216,6 +223,7 @@ def test_export_writes_a_bundle_that_serves_without_the_registry(released, tmp_p
     assert refused.returncode != 0 and "not empty" in refused.stderr
 
 
+@SQLITE_ONLY
 def test_manual_mode_waits_for_approval(released) -> None:
     project, env, _ = released
     config = project / "conf" / "config.yaml"
