@@ -25,7 +25,8 @@ from {{ cookiecutter.package_name }}.jobs.serving.app import create_app
 
 from ...conftest import serving_frame
 from ...core.test_engine import records, tampered
-from ..test_register import FAST, trained
+from ..test_pipeline_in_process import run_stages
+from ..test_register import FAST
 
 Start = Callable[[Bundle], TestClient]
 
@@ -101,7 +102,7 @@ def test_a_graph_tampered_after_export_is_caught_at_load(
 
 def test_the_default_champion_from_the_registry_serves_compiled(workspace: Path) -> None:
     config = params.load(FAST)
-    trained(config)
+    run_stages(config)
     Registry(config.mlflow).promote(register.register(config), "first model")
     settings = config.serve
     assert settings is not None and settings.champion == model_uri(config.mlflow, CHAMPION)
