@@ -16,21 +16,17 @@ from {{ cookiecutter.package_name }}.io.bundle import COMPILED, METADATA, load_b
 from {{ cookiecutter.package_name }}.io.compilation import COMPILED_DIR, FACTS, GRAPH
 from {{ cookiecutter.package_name }}.io.files import read_json, read_table
 from {{ cookiecutter.package_name }}.io.registry import CHALLENGER, Registry
-from {{ cookiecutter.package_name }}.jobs import export, predict, register
+from {{ cookiecutter.package_name }}.jobs import export, predict
 
 from ..core.test_engine import tampered
 from .test_pipeline_in_process import run_stages
-from .test_register import FAST, counting
+from .test_register import FAST, registered_then_counted
 
 
 def test_export_copies_what_register_compiled(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = params.load(FAST)
-    run_id = run_stages(config)
-    register.register(config)
-    converted: list[object] = []
-    monkeypatch.setattr(compilation, "choose", counting(converted))
+    config, run_id, converted = registered_then_counted(monkeypatch)
 
     bundle = export.export(config, CHALLENGER, workspace / "bundle")
 

@@ -43,6 +43,19 @@ def counting(converted: list[object]) -> Any:
     return partial(choose, converter=converter)
 
 
+def registered_then_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Config, str, list[object]]:
+    """The stages run and the model registered (compiled once); from then on every conversion
+    is noted in the list returned."""
+    config = params.load(FAST)
+    run_id = run_stages(config)
+    register.register(config)
+    converted: list[object] = []
+    monkeypatch.setattr(compilation, "choose", counting(converted))
+    return config, run_id, converted
+
+
 def test_a_version_is_compiled_before_it_is_created_and_served_compiled_from_the_registry(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,11 +120,7 @@ def test_a_broken_conversion_registers_the_version_served_by_scikit_learn_saying
 def test_a_run_registered_again_keeps_what_it_was_compiled_to(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = params.load(FAST)
-    run_id = run_stages(config)
-    register.register(config)
-    converted: list[object] = []
-    monkeypatch.setattr(compilation, "choose", counting(converted))
+    config, run_id, converted = registered_then_counted(monkeypatch)
 
     again = register.register(config)
 
